@@ -1,0 +1,7 @@
+//! Who is calling and what they may do.
+
+pub mod authorize;
+pub mod identity;
+pub mod nonce;
+pub mod policy;
+pub mod verify;

@@ -1,0 +1,4 @@
+//! One module per product: its ACTIONS table, handlers and permissions side by side.
+
+pub mod ram;
+pub mod sts;

@@ -1,0 +1,399 @@
+"""Run a real `acsemu` process and point the official Alibaba Cloud Python SDKs at it.
+
+Used by conftest.py (fixtures) and the test modules (client factories, error helpers).
+Facts about the clients come from shared/reference/clients.md and from reading the installed
+SDK sources (aliyun-python-sdk-core 2.16.1, alibabacloud-tea-openapi 0.4.6).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+READY_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 10.0
+HTTP_TIMEOUT_S = 10.0
+
+# `acsemu ready endpoint=http://127.0.0.1:PORT account_id=... access_key_id=... access_key_secret=...`
+READY_RE = re.compile(r"^acsemu ready((?: [a-z_]+=\S+)+)\s*$")
+
+# errors.md: RequestId is a UUID, upper-case hex with dashes.
+REQUEST_ID_RE = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
+# ram.md: timestamps `YYYY-MM-DDThh:mm:ssZ` UTC.
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+RAM_VERSION = "2015-05-01"
+REGION = "cn-hangzhou"
+
+
+class ServerStartError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Ready:
+    endpoint: str  # http://127.0.0.1:PORT
+    host: str  # 127.0.0.1
+    port: int
+    account_id: str
+    access_key_id: str
+    access_key_secret: str
+
+
+def parse_ready_line(line: str) -> Ready:
+    m = READY_RE.match(line.rstrip("\r\n"))
+    if not m:
+        raise ServerStartError(f"first stdout line is not the ready line: {line!r}")
+    fields = dict(kv.split("=", 1) for kv in m.group(1).split())
+    missing = {"endpoint", "account_id", "access_key_id", "access_key_secret"} - fields.keys()
+    if missing:
+        raise ServerStartError(f"ready line lacks {sorted(missing)}: {line!r}")
+    em = re.match(r"^http://([^:/]+):(\d+)/?$", fields["endpoint"])
+    if not em:
+        raise ServerStartError(f"ready line endpoint is not http://HOST:PORT: {line!r}")
+    return Ready(
+        endpoint=fields["endpoint"].rstrip("/"),
+        host=em.group(1),
+        port=int(em.group(2)),
+        account_id=fields["account_id"],
+        access_key_id=fields["access_key_id"],
+        access_key_secret=fields["access_key_secret"],
+    )
+
+
+class AcsemuServer:
+    """One `acsemu serve` process on a fixed database file; restartable.
+
+    stdout and stderr are drained into `log_path` by a thread (a server that logs to a pipe
+    nobody reads would block); the first stdout line is handed to `start()`.
+    """
+
+    def __init__(self, binary: Path, data_path: Path, log_path: Path, extra_args: tuple[str, ...] = ()):
+        self.binary = Path(binary)
+        self.data_path = Path(data_path)
+        self.log_path = Path(log_path)
+        self.extra_args = tuple(extra_args)
+        self.proc: Optional[subprocess.Popen] = None
+        self.ready: Optional[Ready] = None
+        self._drainers: list[threading.Thread] = []
+        self._log_lock = threading.Lock()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Ready:
+        if self.proc is not None:
+            raise RuntimeError("acsemu already running")
+        argv = [
+            str(self.binary),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            str(self.data_path),
+            *self.extra_args,
+        ]
+        self._log(f"\n===== start: {' '.join(argv)}\n")
+        proc = subprocess.Popen(
+            argv,
+            cwd=str(REPO_ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.proc = proc
+        first: "queue.Queue[Optional[str]]" = queue.Queue(maxsize=1)
+        self._drainers = [
+            threading.Thread(target=self._drain, args=(proc.stdout, "stdout", first), daemon=True),
+            threading.Thread(target=self._drain, args=(proc.stderr, "stderr", None), daemon=True),
+        ]
+        for t in self._drainers:
+            t.start()
+        try:
+            line = first.get(timeout=READY_TIMEOUT_S)
+        except queue.Empty:
+            self.stop()
+            raise ServerStartError(
+                f"no ready line within {READY_TIMEOUT_S}s\n{self.log_tail()}"
+            ) from None
+        if line is None:
+            rc = proc.wait(timeout=STOP_TIMEOUT_S)
+            self.proc = None
+            raise ServerStartError(f"acsemu exited (rc={rc}) before its ready line\n{self.log_tail()}")
+        try:
+            self.ready = parse_ready_line(line)
+        except ServerStartError as e:
+            self.stop()
+            raise ServerStartError(f"{e}\n{self.log_tail()}") from None
+        return self.ready
+
+    def stop(self) -> Optional[int]:
+        """SIGTERM, wait (bounded), then SIGKILL. Returns the exit code."""
+        proc, self.proc = self.proc, None
+        self.ready = None
+        if proc is None:
+            return None
+        rc = proc.poll()
+        if rc is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+                rc = proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._log(f"===== acsemu ignored SIGTERM for {STOP_TIMEOUT_S}s: SIGKILL\n")
+                proc.kill()
+                rc = proc.wait(timeout=STOP_TIMEOUT_S)
+        for t in self._drainers:
+            t.join(timeout=STOP_TIMEOUT_S)
+        self._log(f"===== stopped rc={rc}\n")
+        return rc
+
+    def kill(self) -> None:
+        """Teardown path: never leaves the process behind, whatever state it is in."""
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            self.stop()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT_S)
+
+    def restart(self) -> str:
+        """Stop (SIGTERM, wait) and start again on the same database; returns the new endpoint."""
+        self.stop()
+        return self.start().endpoint
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    # ---- logging ---------------------------------------------------------------------------
+
+    def _log(self, text: str) -> None:
+        with self._log_lock, open(self.log_path, "a", encoding="utf-8", errors="replace") as f:
+            f.write(text)
+
+    def _drain(self, stream, name: str, first: "Optional[queue.Queue[Optional[str]]]") -> None:
+        got_first = first is None
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace")
+            if not got_first:
+                got_first = True
+                first.put(line)
+            self._log(f"[{name}] {line if line.endswith(chr(10)) else line + chr(10)}")
+        if not got_first:
+            first.put(None)
+        stream.close()
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except FileNotFoundError:
+            return "(no server log)"
+        return "----- acsemu log (tail) -----\n" + "\n".join(lines[-n:])
+
+    # ---- what tests use --------------------------------------------------------------------
+
+    def _need(self) -> Ready:
+        if self.ready is None or not self.running:
+            raise RuntimeError(f"acsemu is not running\n{self.log_tail()}")
+        return self.ready
+
+    @property
+    def endpoint(self) -> str:
+        return self._need().endpoint
+
+    @property
+    def port(self) -> int:
+        return self._need().port
+
+    @property
+    def host(self) -> str:
+        return self._need().host
+
+    @property
+    def account_id(self) -> str:
+        return self._need().account_id
+
+    @property
+    def access_key_id(self) -> str:
+        return self._need().access_key_id
+
+    @property
+    def access_key_secret(self) -> str:
+        return self._need().access_key_secret
+
+    def http(self, method: str, path: str, body: bytes = b"") -> tuple[int, dict, bytes]:
+        """A plain HTTP call to the server (control endpoints); never raises on HTTP status."""
+        req = urllib.request.Request(self.endpoint + path, data=body if method != "GET" else None, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def health(self) -> dict:
+        status, _, body = self.http("GET", "/_acsemu/health")
+        assert status == 200, f"GET /_acsemu/health -> {status} {body!r}"
+        return json.loads(body)
+
+    def reset(self) -> None:
+        status, _, body = self.http("POST", "/_acsemu/reset")
+        assert 200 <= status < 300, f"POST /_acsemu/reset -> {status} {body!r}"
+
+    # ---- SDK client factories --------------------------------------------------------------
+
+    def v1_client(self, ak: Optional[str] = None, secret: Optional[str] = None):
+        """aliyun-python-sdk-core AcsClient (RPC signature V1, HMAC-SHA1); no retries."""
+        from aliyunsdkcore.client import AcsClient
+
+        return AcsClient(
+            ak if ak is not None else self.access_key_id,
+            secret if secret is not None else self.access_key_secret,
+            REGION,
+            auto_retry=False,
+            port=self.port,
+            connect_timeout=5,
+            timeout=10,
+        )
+
+    def v1_request(
+        self,
+        action: str,
+        params: Optional[dict] = None,
+        *,
+        method: str = "GET",
+        body_params: Optional[dict] = None,
+        version: str = RAM_VERSION,
+    ):
+        """CommonRequest(domain=127.0.0.1, http) with `params` in the query (and a form body)."""
+        from aliyunsdkcore.request import CommonRequest
+
+        req = CommonRequest(domain=self.host, version=version, action_name=action)
+        req.set_protocol_type("http")
+        req.set_method(method)
+        for k, v in (params or {}).items():
+            req.add_query_param(k, v)
+        for k, v in (body_params or {}).items():
+            req.add_body_params(k, v)
+        return req
+
+    def tea_config(self, ak: Optional[str] = None, secret: Optional[str] = None, **kw):
+        from alibabacloud_tea_openapi.utils_models import Config
+
+        return Config(
+            access_key_id=ak if ak is not None else self.access_key_id,
+            access_key_secret=secret if secret is not None else self.access_key_secret,
+            endpoint=f"{self.host}:{self.port}",
+            protocol="http",
+            region_id=REGION,
+            connect_timeout=5000,
+            read_timeout=10000,
+            **kw,
+        )
+
+    def ram_client(self, ak: Optional[str] = None, secret: Optional[str] = None, **kw):
+        """alibabacloud_ram20150501 Client; ACS3-HMAC-SHA256 unless signature_algorithm='v2'.
+
+        No retries: tea-openapi 0.4.6 retries only when Config.retry_options says so (None here).
+        """
+        from alibabacloud_ram20150501.client import Client
+
+        return Client(self.tea_config(ak, secret, **kw))
+
+
+def tea_runtime():
+    """RuntimeOptions with retries off (belt and braces; 0.4.6 reads Config.retry_options)."""
+    from darabonba.runtime import RuntimeOptions
+
+    return RuntimeOptions(autoretry=False, max_attempts=0, read_timeout=10000, connect_timeout=5000)
+
+
+# ---- error capture ---------------------------------------------------------------------------
+
+
+@dataclass
+class SdkError:
+    """What an SDK surfaced for a failed call."""
+
+    code: str
+    status: int
+    message: str  # the SDK's message (tea prefixes "code: <status>, " and appends the request id)
+    request_id: Optional[str]
+    server_message: Optional[str]  # the server's Message, where the SDK keeps it
+    raw: Any
+
+
+def v1_error(fn: Callable[[], Any]) -> SdkError:
+    """Run an aliyunsdkcore call that must fail with a ServerException."""
+    from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
+
+    try:
+        result = fn()
+    except ServerException as e:
+        return SdkError(
+            code=e.get_error_code(),
+            status=e.get_http_status(),
+            message=e.get_error_msg(),
+            request_id=e.get_request_id(),
+            server_message=e.get_error_msg(),
+            raw=e,
+        )
+    except ClientException as e:  # pragma: no cover - reported as a failure with the detail
+        raise AssertionError(f"expected a ServerException, got ClientException {e}") from e
+    raise AssertionError(f"expected a ServerException, the call succeeded: {result!r}")
+
+
+def tea_error(fn: Callable[[], Any]) -> SdkError:
+    """Run a tea call that must fail with an error response (alibabacloud_tea_openapi exceptions)."""
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+    from Tea.exceptions import TeaException
+
+    try:
+        result = fn()
+    except AlibabaCloudException as e:
+        data = e.data or {}
+        # INVARIANT (tea-openapi 0.4.6): status_code, statusCode and data['statusCode'] agree.
+        assert data.get("statusCode") == e.status_code, (data, e.status_code)
+        return SdkError(
+            code=e.code,
+            status=e.status_code,
+            message=e.message,
+            request_id=e.request_id,
+            server_message=data.get("Message"),
+            raw=e,
+        )
+    except TeaException as e:  # pragma: no cover
+        raise AssertionError(f"expected an error response, got {type(e).__name__}: {e}") from e
+    raise AssertionError(f"expected an error response, the call succeeded: {result!r}")
+
+
+def env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    p = Path(value)
+    return p if p.is_absolute() else REPO_ROOT / p
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
