@@ -23,6 +23,9 @@ if [[ "${1:-}" == "--refreeze" ]]; then
     refreeze=1
 fi
 
+if [[ $refreeze -eq 1 ]]; then
+    rm -rf "$venv"
+fi
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
     echo "contract-venv: creating $venv with $("$python" --version 2>&1)"
     rm -rf "$venv"
@@ -38,8 +41,6 @@ fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
 if [[ $refreeze -eq 1 ]]; then
     echo "contract-venv: fresh install of $req to regenerate $cons"
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
     "${pip[@]}" install -q -r "$req"
     pinned="$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' "$req" | tr 'A-Z_' 'a-z-' | paste -sd'|')"
     {
