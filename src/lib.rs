@@ -13,6 +13,7 @@ pub mod products;
 pub mod protocol;
 pub mod server;
 pub mod store;
+pub mod testing;
 
 pub use config::Config;
 pub use server::{bind, AppState, Bound, StartError};
