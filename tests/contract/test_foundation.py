@@ -374,14 +374,39 @@ def test_missing_role(acsemu, sdk_name):
     assert_error(sdk.error(lambda: sdk.delete_role(name)), "EntityNotExist.Role", 404)
 
 
+_PRINCIPAL = '"Principal":{"Service":["ecs.aliyuncs.com"]}'
+# Grammar from policy.md: a JSON object; Version must be "1"; Statement an array of statements
+# (a single object is accepted); Effect Allow|Deny; Action or NotAction.
+NOT_JSON_TRUST_POLICIES = {
+    "truncated-json": '{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow"',
+    "not-json": "this is not a policy",
+}
+MALFORMED_TRUST_POLICIES = {
+    "json-array": "[]",
+    "json-string": '"sts:AssumeRole"',
+    "no-statement": '{"Version":"1"}',
+    "statement-is-string": '{"Version":"1","Statement":"sts:AssumeRole"}',
+    "effect-not-allow-or-deny":
+        '{"Version":"1","Statement":[{"Effect":"Maybe","Action":"sts:AssumeRole",%s}]}' % _PRINCIPAL,
+    "version-not-1": '{"Version":"2","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",%s}]}' % _PRINCIPAL,
+    "no-action": '{"Version":"1","Statement":[{"Effect":"Allow",%s}]}' % _PRINCIPAL,
+}
+
+
 @ALL_SDKS
-@pytest.mark.parametrize("doc", [
-    '{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow"',  # truncated JSON
-    "this is not a policy",
-], ids=["truncated-json", "not-json"])
-def test_malformed_trust_policy(acsemu, sdk_name, doc):
+@pytest.mark.parametrize("doc", list(NOT_JSON_TRUST_POLICIES.values()), ids=list(NOT_JSON_TRUST_POLICIES))
+def test_trust_policy_not_json(acsemu, sdk_name, doc):
     sdk = make_sdk(acsemu, sdk_name)
     name = unique(f"ct-badpol-{sdk_name}")
+    assert_error(sdk.error(lambda: sdk.create_role(name, doc=doc)), "MalformedPolicyDocument", 400)
+    assert_error(sdk.error(lambda: sdk.get_role(name)), "EntityNotExist.Role", 404)
+
+
+@pytest.mark.parametrize("doc", list(MALFORMED_TRUST_POLICIES.values()), ids=list(MALFORMED_TRUST_POLICIES))
+def test_trust_policy_bad_grammar(acsemu, doc):
+    """JSON, but not a policy: rejected the same way (the SDK plays no part, so one is enough)."""
+    sdk = make_sdk(acsemu, "v3")
+    name = unique("ct-badgram")
     assert_error(sdk.error(lambda: sdk.create_role(name, doc=doc)), "MalformedPolicyDocument", 400)
     assert_error(sdk.error(lambda: sdk.get_role(name)), "EntityNotExist.Role", 404)
 
@@ -392,6 +417,25 @@ def test_role_name_invalid_chars(acsemu, sdk_name, bad_name):
     sdk = make_sdk(acsemu, sdk_name)
     err = sdk.error(lambda: sdk.create_role(bad_name))
     assert_error(err, "InvalidParameter.RoleName.InvalidChars", 400)
+
+
+@pytest.mark.parametrize("sdk_name", ["v1", "v3"])
+def test_create_role_limits(acsemu, sdk_name):
+    """ram.md: RoleName 1-64 chars, MaxSessionDuration 3600-43200."""
+    sdk = make_sdk(acsemu, sdk_name)
+    longest = unique(f"ct-lim-{sdk_name}").ljust(64, "x")
+    assert_role(sdk.create_role(longest)["Role"], acsemu, longest)
+    assert_error(sdk.error(lambda: sdk.create_role(longest + "x")), "InvalidParameter.RoleName.Length", 400)
+    for ok in (3600, 43200):
+        name = unique(f"ct-msd-{sdk_name}")
+        assert sdk.create_role(name, max_session_duration=ok)["Role"]["MaxSessionDuration"] == ok
+        sdk.delete_role(name)
+    for bad in (3599, 43201):
+        name = unique(f"ct-msd-{sdk_name}")
+        err = sdk.error(lambda: sdk.create_role(name, max_session_duration=bad))
+        assert_error(err, "InvalidParameter.MaxSessionDuration", 400)
+        assert_error(sdk.error(lambda: sdk.get_role(name)), "EntityNotExist.Role", 404)
+    sdk.delete_role(longest)
 
 
 # ---- authentication ------------------------------------------------------------------------------
@@ -527,19 +571,20 @@ def test_v1_post_with_form_body(acsemu):
     assert got["Description"] == TRICKY_DESCRIPTION
 
 
-def _xml_call(acsemu: AcsemuServer, action: str, params: dict) -> ET.Element:
+def _xml_call(acsemu: AcsemuServer, action: str, params: dict, fmt: str = "XML") -> ET.Element:
     client = acsemu.v1_client()
     req = acsemu.v1_request(action, params)
-    req.set_accept_format("XML")
+    req.set_accept_format(fmt)
     body = client.do_action(req)  # the older call: keeps Format=XML, returns the raw body
     assert body.startswith(b"<?xml"), body[:200]
     return ET.fromstring(body)
 
 
-def test_xml_format_get_role(acsemu):
+@pytest.mark.parametrize("fmt", ["XML", "xml"])  # Format is case-insensitive (signing.md)
+def test_xml_format_get_role(acsemu, fmt):
     name = unique("ct-xml")
     role = V1Sdk(acsemu).create_role(name)["Role"]
-    root = _xml_call(acsemu, "GetRole", {"RoleName": name})
+    root = _xml_call(acsemu, "GetRole", {"RoleName": name}, fmt)
     assert root.tag == "GetRoleResponse"
     assert_request_id(root.findtext("RequestId"))
     x = root.find("Role")
