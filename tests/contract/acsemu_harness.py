@@ -7,6 +7,7 @@ SDK sources (aliyun-python-sdk-core 2.16.1, alibabacloud-tea-openapi 0.4.6).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
@@ -41,6 +42,17 @@ REGION = "cn-hangzhou"
 
 class ServerStartError(RuntimeError):
     pass
+
+
+_LIVE: "set[subprocess.Popen]" = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """Last resort if a fixture's teardown never ran (e.g. an interrupted session)."""
+    for proc in list(_LIVE):
+        if proc.poll() is None:
+            proc.kill()
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,9 @@ class AcsemuServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            env={**os.environ, "NO_COLOR": "1"},  # plain log lines in the log file
         )
+        _LIVE.add(proc)
         self.proc = proc
         first: "queue.Queue[Optional[str]]" = queue.Queue(maxsize=1)
         self._drainers = [
@@ -132,6 +146,7 @@ class AcsemuServer:
         if line is None:
             rc = proc.wait(timeout=STOP_TIMEOUT_S)
             self.proc = None
+            _LIVE.discard(proc)
             raise ServerStartError(f"acsemu exited (rc={rc}) before its ready line\n{self.log_tail()}")
         try:
             self.ready = parse_ready_line(line)
@@ -155,6 +170,7 @@ class AcsemuServer:
                 self._log(f"===== acsemu ignored SIGTERM for {STOP_TIMEOUT_S}s: SIGKILL\n")
                 proc.kill()
                 rc = proc.wait(timeout=STOP_TIMEOUT_S)
+        _LIVE.discard(proc)
         for t in self._drainers:
             t.join(timeout=STOP_TIMEOUT_S)
         self._log(f"===== stopped rc={rc}\n")
