@@ -128,3 +128,45 @@ impl Catalog {
         self.products.iter().map(|p| p.actions.len()).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The catalog and openapi/ must describe the same actions, product by product.
+    #[test]
+    fn catalog_and_descriptions_agree() {
+        let catalog = Catalog::load().unwrap();
+        for p in &catalog.products {
+            assert_eq!(p.doc.version, p.version, "{}", p.name);
+            assert_eq!(p.doc.product, p.name);
+            assert_eq!(p.doc.host, p.host);
+            let served: std::collections::BTreeSet<&str> =
+                p.actions.iter().map(|a| a.name).collect();
+            let described: std::collections::BTreeSet<&str> =
+                p.doc.actions.keys().map(String::as_str).collect();
+            assert_eq!(served, described, "{}: catalog vs openapi/", p.name);
+            assert_eq!(
+                served.len(),
+                p.actions.len(),
+                "{}: an action is listed twice",
+                p.name
+            );
+            for (name, a) in &p.doc.actions {
+                assert!(
+                    a.response.iter().any(|f| f == "RequestId"),
+                    "{}.{name} response lacks RequestId",
+                    p.name
+                );
+            }
+        }
+        let versions: std::collections::BTreeSet<&str> =
+            catalog.products.iter().map(|p| p.version).collect();
+        assert_eq!(
+            versions.len(),
+            catalog.products.len(),
+            "versions must be unique"
+        );
+    }
+}
