@@ -1,5 +1,6 @@
 //! STS, Version 2015-04-01 (reference/sts.md).
 
+pub mod assume_role;
 pub mod caller_identity;
 
 use crate::catalog::{ActionSpec, Product};
@@ -8,7 +9,10 @@ use crate::protocol::ApiError;
 
 pub const VERSION: &str = "2015-04-01";
 
-pub static ACTIONS: &[ActionSpec] = &[caller_identity::GET_CALLER_IDENTITY];
+pub static ACTIONS: &[ActionSpec] = &[
+    assume_role::ASSUME_ROLE,
+    caller_identity::GET_CALLER_IDENTITY,
+];
 
 #[must_use]
 pub fn product(doc: ProductDoc) -> Product {
