@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// Log line format (logs go to standard error).
     #[arg(long, env = "ACSEMU_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
+    /// When set, the control endpoints (`/_acsemu/*`) require it in `X-Acsemu-Control-Token`.
+    #[arg(long, env = "ACSEMU_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
     /// Only warnings and errors in the log.
     #[arg(long, short, env = "ACSEMU_QUIET")]
     pub quiet: bool,
@@ -68,6 +71,7 @@ pub struct Config {
     pub root_access_key_secret: String,
     pub clock_offset: Option<u32>,
     pub enforce: bool,
+    pub control_token: Option<String>,
 }
 
 impl Config {
@@ -90,6 +94,7 @@ impl Config {
             root_access_key_secret: a.root_access_key_secret.clone(),
             clock_offset: a.clock_offset,
             enforce: a.enforce == Switch::On,
+            control_token: a.control_token.clone().filter(|t| !t.is_empty()),
         })
     }
 
@@ -104,6 +109,7 @@ impl Config {
             root_access_key_secret: DEFAULT_ROOT_ACCESS_KEY_SECRET.into(),
             clock_offset: None,
             enforce: true,
+            control_token: None,
         }
     }
 }

@@ -15,19 +15,9 @@ const CLOCK_KEY: &str = "clock_offset_seconds";
 
 pub fn handle(state: &AppState, req: &HttpRequest, path: &str, body: &[u8]) -> HttpResponse {
     let method = req.method().as_str();
-    let result = match (method, path) {
-        ("GET", "/_acsemu/health") => Ok(health(state)),
-        ("POST", "/_acsemu/reset") => reset(state),
-        ("GET", "/_acsemu/clock") => Ok(clock_view(&state.clock)),
-        ("POST", "/_acsemu/clock") => set_clock(state, body),
-        (_, "/_acsemu/health" | "/_acsemu/reset" | "/_acsemu/clock") => {
-            Err(ApiError::unsupported_method())
-        }
-        _ => Err(ApiError::new(
-            404,
-            "NotFound",
-            format!("No control endpoint at {path}."),
-        )),
+    let result = match guard(state, req) {
+        Err(e) => Err(e),
+        Ok(()) => route(state, method, path, body),
     };
     match result {
         Ok(v) => HttpResponse::Ok()
@@ -45,6 +35,52 @@ pub fn handle(state: &AppState, req: &HttpRequest, path: &str, body: &[u8]) -> H
                     Format::Json,
                 ))
         }
+    }
+}
+
+/// Control endpoints answer loopback callers only and, with `--control-token`, only callers
+/// that present it (compared in constant time).
+fn guard(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
+    let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    if !loopback {
+        return Err(ApiError::new(
+            403,
+            "Forbidden",
+            "Control endpoints answer loopback callers only.",
+        ));
+    }
+    if let Some(expected) = &state.config.control_token {
+        use subtle::ConstantTimeEq;
+        let given = req
+            .headers()
+            .get("x-acsemu-control-token")
+            .map(|v| v.as_bytes().to_vec())
+            .unwrap_or_default();
+        if !bool::from(given.as_slice().ct_eq(expected.as_bytes())) {
+            return Err(ApiError::new(
+                403,
+                "Forbidden",
+                "A valid X-Acsemu-Control-Token header is required.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn route(state: &AppState, method: &str, path: &str, body: &[u8]) -> ApiResult<serde_json::Value> {
+    match (method, path) {
+        ("GET", "/_acsemu/health") => Ok(health(state)),
+        ("POST", "/_acsemu/reset") => reset(state),
+        ("GET", "/_acsemu/clock") => Ok(clock_view(&state.clock)),
+        ("POST", "/_acsemu/clock") => set_clock(state, body),
+        (_, "/_acsemu/health" | "/_acsemu/reset" | "/_acsemu/clock") => {
+            Err(ApiError::unsupported_method())
+        }
+        _ => Err(ApiError::new(
+            404,
+            "NotFound",
+            format!("No control endpoint at {path}."),
+        )),
     }
 }
 

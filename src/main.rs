@@ -74,9 +74,7 @@ async fn start(config: Config, workers: usize) -> Result<(), String> {
     let _ = out.flush();
     drop(out);
     let result = bound.server.await.map_err(|e| e.to_string());
-    if let Err(e) = state.store.checkpoint() {
-        tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
-    }
+    state.shutdown();
     result
 }
 

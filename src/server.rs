@@ -41,6 +41,20 @@ pub enum StartError {
 }
 
 impl AppState {
+    /// What a graceful shutdown does after the listeners close: save the live nonces (so a
+    /// request captured before the restart cannot be replayed after it) and checkpoint the WAL.
+    pub fn shutdown(&self) {
+        if let Some(data) = &self.config.data {
+            let path = crate::auth::nonce::sidecar(data);
+            if let Err(e) = self.nonces.save(&path, chrono::Utc::now().timestamp()) {
+                tracing::warn!(error = %e, "cannot save the nonces");
+            }
+        }
+        if let Err(e) = self.store.checkpoint() {
+            tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
+        }
+    }
+
     /// Opens the store, restores the clock and loads the catalog.
     pub fn new(config: Config) -> Result<Self, StartError> {
         let store = Store::open(config.data.as_deref())?;
@@ -48,11 +62,20 @@ impl AppState {
         let clock = Clock::default();
         control::restore_clock(&store, &clock, config.clock_offset)
             .map_err(|e| StartError::Config(e.to_string()))?;
+        let nonces = NonceCache::default();
+        if let Some(data) = &config.data {
+            let path = crate::auth::nonce::sidecar(data);
+            match nonces.load(&path, chrono::Utc::now().timestamp()) {
+                Ok(n) if n > 0 => tracing::info!(nonces = n, "restored the nonces of the last run"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the saved nonces"),
+            }
+        }
         Ok(Self {
             config,
             store,
             clock,
-            nonces: NonceCache::default(),
+            nonces,
             catalog,
         })
     }

@@ -75,6 +75,7 @@ impl TestServer {
             // The stop future runs on the server's own system; block on it from a small one.
             actix_rt::System::new().block_on(stop);
             let _ = t.join();
+            self.state.shutdown();
         }
     }
 }

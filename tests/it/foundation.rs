@@ -347,3 +347,41 @@ fn control_endpoints() {
     let created = acsemu::clock::parse_iso(role["Role"]["CreateDate"].as_str().unwrap()).unwrap();
     assert!((created - chrono::Utc::now()).num_seconds() > 3500);
 }
+
+#[test]
+fn nonces_survive_a_graceful_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data: Some(dir.path().join("state.db")),
+        ..Config::ephemeral()
+    };
+    let s = server_with(config.clone());
+    let fixed = Overrides {
+        nonce: Some("before-restart".into()),
+        ..Overrides::default()
+    };
+    Client::root(&s).call_v1(RAM, "ListRoles", &[], &fixed).ok();
+    s.stop();
+    let s = server_with(config);
+    Client::root(&s)
+        .call_v1(RAM, "ListRoles", &[], &fixed)
+        .err(400, "SignatureNonceUsed");
+}
+
+#[test]
+fn control_token_is_required_when_set() {
+    let config = Config {
+        control_token: Some("sesame".into()),
+        ..Config::ephemeral()
+    };
+    let s = server_with(config);
+    raw("GET", &format!("{}/_acsemu/health", s.endpoint), None).err(403, "Forbidden");
+    let r = reqwest::blocking::Client::new()
+        .get(format!("{}/_acsemu/health", s.endpoint))
+        .header("x-acsemu-control-token", "sesame")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // The API itself does not need the token.
+    Client::root(&s).ram("ListRoles", &[]).ok();
+}

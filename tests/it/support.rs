@@ -299,3 +299,55 @@ pub fn raw(method: &str, url: &str, body: Option<&str>) -> Resp {
     }
     into_resp(req.send().unwrap())
 }
+
+/// A trust policy that lets every RAM identity of `account` assume the role.
+pub fn account_trust(account: &str) -> String {
+    format!(
+        r#"{{"Statement":[{{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{{"RAM":["acs:ram::{account}:root"]}}}}],"Version":"1"}}"#
+    )
+}
+
+/// Creates a RAM user with one access key and the given (PolicyType, PolicyName) attachments,
+/// and returns a V1 client signing as that user.
+pub fn user_with(root: &Client, name: &str, policies: &[(&str, &str)]) -> Client {
+    root.ram("CreateUser", &[("UserName", name)]).ok();
+    let key = root.ram("CreateAccessKey", &[("UserName", name)]).ok();
+    for (kind, policy) in policies {
+        root.ram(
+            "AttachPolicyToUser",
+            &[
+                ("UserName", name),
+                ("PolicyType", kind),
+                ("PolicyName", policy),
+            ],
+        )
+        .ok();
+    }
+    Client::new(
+        &root.endpoint,
+        key["AccessKey"]["AccessKeyId"].as_str().unwrap(),
+        key["AccessKey"]["AccessKeySecret"].as_str().unwrap(),
+        None,
+    )
+}
+
+/// A client signing with the Credentials object of an AssumeRole answer.
+pub fn session_client(endpoint: &str, assumed: &Value) -> Client {
+    let c = &assumed["Credentials"];
+    Client::new(
+        endpoint,
+        c["AccessKeyId"].as_str().unwrap(),
+        c["AccessKeySecret"].as_str().unwrap(),
+        c["SecurityToken"].as_str(),
+    )
+}
+
+/// Moves the server's virtual clock forward.
+pub fn advance_clock(endpoint: &str, seconds: i64) {
+    raw(
+        "POST",
+        &format!("{endpoint}/_acsemu/clock"),
+        Some(&format!(r#"{{"advance_seconds": {seconds}}}"#)),
+    )
+    .ok();
+}
