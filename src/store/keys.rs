@@ -68,3 +68,12 @@ pub fn delete(tx: &Transaction<'_>, access_key_id: &str) -> ApiResult<()> {
     )?;
     Ok(())
 }
+
+/// A user's keys: what the two-key limit and DeleteUser count.
+pub fn count_for_user(tx: &Transaction<'_>, user_id: &str) -> ApiResult<i64> {
+    Ok(tx.query_row(
+        "SELECT COUNT(*) FROM access_keys WHERE user_id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )?)
+}

@@ -1,7 +1,12 @@
 //! RAM, Version 2015-05-01 (reference/ram.md). Each resource file holds its actions' handlers
 //! and permissions; ACTIONS joins them for the catalog.
 
+pub mod attachments;
+pub mod groups;
+pub mod keys;
+pub mod policies;
 pub mod roles;
+pub mod users;
 
 use serde_json::{Map, Value};
 
@@ -18,6 +23,43 @@ pub static ACTIONS: &[ActionSpec] = &[
     roles::LIST_ROLES,
     roles::UPDATE_ROLE,
     roles::DELETE_ROLE,
+    policies::CREATE_POLICY,
+    policies::GET_POLICY,
+    policies::LIST_POLICIES,
+    policies::DELETE_POLICY,
+    policies::CREATE_POLICY_VERSION,
+    policies::GET_POLICY_VERSION,
+    policies::LIST_POLICY_VERSIONS,
+    policies::SET_DEFAULT_POLICY_VERSION,
+    policies::DELETE_POLICY_VERSION,
+    attachments::ATTACH_POLICY_TO_ROLE,
+    attachments::DETACH_POLICY_FROM_ROLE,
+    attachments::LIST_POLICIES_FOR_ROLE,
+    attachments::ATTACH_POLICY_TO_USER,
+    attachments::DETACH_POLICY_FROM_USER,
+    attachments::LIST_POLICIES_FOR_USER,
+    attachments::ATTACH_POLICY_TO_GROUP,
+    attachments::DETACH_POLICY_FROM_GROUP,
+    attachments::LIST_POLICIES_FOR_GROUP,
+    attachments::LIST_ENTITIES_FOR_POLICY,
+    users::CREATE_USER,
+    users::GET_USER,
+    users::UPDATE_USER,
+    users::LIST_USERS,
+    users::DELETE_USER,
+    keys::CREATE_ACCESS_KEY,
+    keys::LIST_ACCESS_KEYS,
+    keys::UPDATE_ACCESS_KEY,
+    keys::DELETE_ACCESS_KEY,
+    groups::CREATE_GROUP,
+    groups::GET_GROUP,
+    groups::UPDATE_GROUP,
+    groups::LIST_GROUPS,
+    groups::DELETE_GROUP,
+    groups::ADD_USER_TO_GROUP,
+    groups::REMOVE_USER_FROM_GROUP,
+    groups::LIST_GROUPS_FOR_USER,
+    groups::LIST_USERS_FOR_GROUP,
 ];
 
 #[must_use]
@@ -143,4 +185,12 @@ pub fn nested(item: &str, items: Vec<Value>) -> Value {
     let mut m = Map::new();
     m.insert(item.into(), Value::Array(items));
     Value::Object(m)
+}
+
+/// A one-field answer, such as `{"Policy": {...}}`.
+#[must_use]
+pub fn object(key: &str, v: Value) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(key.into(), v);
+    m
 }

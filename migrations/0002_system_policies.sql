@@ -1,0 +1,52 @@
+-- System policies (reference/ram.md "System policies"): PolicyType System, one version v1,
+-- a fixed CreateDate. Users cannot create, version or delete them (the Custom-only actions do
+-- not see them); Store::reset keeps them. AliyunECSFullAccess and AliyunECSReadOnlyAccess are
+-- the verified documents; the others are the well-known shapes (unverified text).
+
+INSERT INTO policies (policy_type, policy_name, description, default_version, next_version, create_date, update_date) VALUES
+    ('System', 'AdministratorAccess',       'Provides full access to Alibaba Cloud services and resources.',              'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'ReadOnlyAccess',            'Provides read-only access to Alibaba Cloud services and resources.',         'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunRAMFullAccess',       'Provides full access to Resource Access Management (RAM).',                  'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunRAMReadOnlyAccess',   'Provides read-only access to Resource Access Management (RAM).',             'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunSTSAssumeRoleAccess', 'Provides access to call the AssumeRole operation of Security Token Service.', 'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunECSFullAccess',       'Provides full access to Elastic Compute Service (ECS).',                      'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunECSReadOnlyAccess',   'Provides read-only access to Elastic Compute Service (ECS).',                 'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunOSSFullAccess',       'Provides full access to Object Storage Service (OSS).',                       'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunOSSReadOnlyAccess',   'Provides read-only access to Object Storage Service (OSS).',                  'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunVPCFullAccess',       'Provides full access to Virtual Private Cloud (VPC).',                        'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunVPCReadOnlyAccess',   'Provides read-only access to Virtual Private Cloud (VPC).',                    'v1', 2, '2015-04-28T16:00:00Z', '2015-04-28T16:00:00Z');
+
+INSERT INTO policy_versions (policy_type, policy_name, version_id, document, create_date) VALUES
+    ('System', 'AdministratorAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":"*","Effect":"Allow","Resource":"*"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'ReadOnlyAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":["*:Describe*","*:List*","*:Get*","*:BatchGet*","*:Query*","*:BatchQuery*"],"Effect":"Allow","Resource":"*"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunRAMFullAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":"ram:*","Effect":"Allow","Resource":"*"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunRAMReadOnlyAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":["ram:Get*","ram:List*"],"Effect":"Allow","Resource":"*"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunSTSAssumeRoleAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Resource":"*"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunECSFullAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":"ecs:*","Resource":"*","Effect":"Allow"},{"Action":["vpc:DescribeVpcs","vpc:DescribeVSwitches"],"Resource":"*","Effect":"Allow"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunECSReadOnlyAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":"ecs:Describe*","Resource":"*","Effect":"Allow"},{"Action":"ecs:List*","Resource":"*","Effect":"Allow"},{"Action":["vpc:DescribeVpcs","vpc:DescribeVSwitches"],"Resource":"*","Effect":"Allow"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunOSSFullAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":"oss:*","Effect":"Allow","Resource":"*"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunOSSReadOnlyAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":["oss:Get*","oss:List*"],"Effect":"Allow","Resource":"*"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunVPCFullAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":"vpc:*","Effect":"Allow","Resource":"*"}]}',
+     '2015-04-28T16:00:00Z'),
+    ('System', 'AliyunVPCReadOnlyAccess', 'v1',
+     '{"Version":"1","Statement":[{"Action":["vpc:Describe*","vpc:Get*","vpc:List*"],"Effect":"Allow","Resource":"*"}]}',
+     '2015-04-28T16:00:00Z');
