@@ -38,7 +38,7 @@ impl TestServer {
         let thread = std::thread::spawn(move || {
             let system = actix_rt::System::new();
             system.block_on(async move {
-                match bind(for_thread, 1) {
+                match bind(for_thread, 2) {
                     Ok(bound) => {
                         let _ = tx.send(Ok((bound.addr, bound.server.handle())));
                         let _ = bound.server.await;

@@ -3,4 +3,7 @@
 
 mod support;
 
+mod authorization;
 mod foundation;
+mod reliability;
+mod sts;

@@ -40,6 +40,15 @@ impl Resp {
         self.json()["Code"].as_str().unwrap_or_default().to_string()
     }
 
+    /// `OK` for a success, else the error code: for tallies.
+    pub fn code_or_ok(&self) -> String {
+        if self.status == 200 {
+            "OK".to_string()
+        } else {
+            self.code()
+        }
+    }
+
     #[track_caller]
     pub fn ok(&self) -> Value {
         assert_eq!(self.status, 200, "expected success, got {}", self.text);
@@ -189,7 +198,7 @@ impl Client {
             })
             .collect();
         let url = format!("{}/?{}", self.endpoint, query.join("&"));
-        into_resp(self.http.get(url).send().unwrap())
+        into_resp(self.http.get(url).send())
     }
 
     /// A V3 POST to `/` with the parameters in the query, as the generated SDKs send.
@@ -262,7 +271,7 @@ impl Client {
                 req = req.header(k.as_str(), v.as_str());
             }
         }
-        into_resp(req.header("authorization", auth).send().unwrap())
+        into_resp(req.header("authorization", auth).send())
     }
 }
 
@@ -275,7 +284,18 @@ pub struct Overrides {
     pub format: Option<String>,
 }
 
-fn into_resp(r: reqwest::blocking::Response) -> Resp {
+/// A transport failure (the server is gone) reads as status 0, so load loops can stop cleanly.
+fn into_resp(r: reqwest::Result<reqwest::blocking::Response>) -> Resp {
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => {
+            return Resp {
+                status: 0,
+                text: e.to_string(),
+                content_type: String::new(),
+            }
+        }
+    };
     let status = r.status().as_u16();
     let content_type = r
         .headers()
@@ -297,7 +317,7 @@ pub fn raw(method: &str, url: &str, body: Option<&str>) -> Resp {
     if let Some(b) = body {
         req = req.body(b.to_string());
     }
-    into_resp(req.send().unwrap())
+    into_resp(req.send())
 }
 
 /// A trust policy that lets every RAM identity of `account` assume the role.
