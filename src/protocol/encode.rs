@@ -75,7 +75,10 @@ pub fn error(
     body.insert("HostId".into(), Value::String(host_id.into()));
     body.insert("Code".into(), Value::String(err.code.to_string()));
     if let Some(detail) = &err.access_denied_detail {
-        body.insert("AccessDeniedDetail".into(), Value::Object(detail.clone()));
+        body.insert(
+            "AccessDeniedDetail".into(),
+            Value::Object((**detail).clone()),
+        );
     }
     match format {
         Format::Json => Value::Object(body).to_string(),

@@ -11,7 +11,7 @@ pub struct ApiError {
     pub code: Cow<'static, str>,
     pub message: String,
     /// Real 403s carry it; clients may ignore it.
-    pub access_denied_detail: Option<Map<String, Value>>,
+    pub access_denied_detail: Option<Box<Map<String, Value>>>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -38,7 +38,7 @@ impl ApiError {
 
     #[must_use]
     pub fn with_detail(mut self, detail: Map<String, Value>) -> Self {
-        self.access_denied_detail = Some(detail);
+        self.access_denied_detail = Some(Box::new(detail));
         self
     }
 
