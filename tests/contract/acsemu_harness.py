@@ -413,3 +413,187 @@ def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> 
             return True
         time.sleep(step)
     return pred()
+
+
+# ---- RAM / STS by wire name, through either SDK (test_ram_seed, test_sts, test_authorization) ----
+
+STS_VERSION = "2015-04-01"
+SDK_NAMES = ("v1", "v3")  # aliyunsdkcore CommonRequest (V1) / generated tea clients (ACS3)
+
+
+def _snake(action: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
+
+
+def _v1_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+class Rpc:
+    """RAM and STS actions by their wire names, signed by one SDK with one identity.
+
+    sdk "v1": aliyun-python-sdk-core AcsClient + CommonRequest (V1; an STS identity through
+    `aliyunsdkcore.auth.credentials.StsTokenCredential`, which adds SecurityToken to the query).
+    sdk "v3": alibabacloud_ram20150501 / alibabacloud_sts20150401 clients (ACS3-HMAC-SHA256 by
+    default; Config.security_token for an STS identity, sent as x-acs-security-token); requests
+    are the generated `<Action>Request` models built with `from_map(wire params)`, answers are
+    `resp.body.to_map()`, so a field the models do not know never shows up.
+    sdk "tea-v2": the same tea clients with signature_algorithm="v2" (V1 through tea).
+    Every call returns the body as a dict keyed by the wire names.
+    """
+
+    def __init__(self, server: "AcsemuServer", sdk: str, ak: Optional[str] = None,
+                 secret: Optional[str] = None, token: Optional[str] = None):
+        self.server = server
+        self.sdk = sdk
+        self.ak = ak if ak is not None else server.access_key_id
+        self.secret = secret if secret is not None else server.access_key_secret
+        self.token = token
+        self._clients: dict = {}
+
+    def with_identity(self, ak: str, secret: str, token: Optional[str] = None) -> "Rpc":
+        return Rpc(self.server, self.sdk, ak, secret, token)
+
+    # -- clients --
+
+    def _v1(self):
+        if "v1" not in self._clients:
+            from aliyunsdkcore.client import AcsClient
+
+            if self.token:
+                from aliyunsdkcore.auth.credentials import StsTokenCredential
+
+                self._clients["v1"] = AcsClient(
+                    region_id=REGION, auto_retry=False, port=self.server.port, connect_timeout=5,
+                    timeout=10, credential=StsTokenCredential(self.ak, self.secret, self.token))
+            else:
+                self._clients["v1"] = self.server.v1_client(self.ak, self.secret)
+        return self._clients["v1"]
+
+    def _tea(self, product: str):
+        if product not in self._clients:
+            kw: dict = {}
+            if self.token:
+                kw["security_token"] = self.token
+            if self.sdk == "tea-v2":
+                kw["signature_algorithm"] = "v2"
+            config = self.server.tea_config(self.ak, self.secret, **kw)
+            if product == "ram":
+                from alibabacloud_ram20150501.client import Client
+            else:
+                from alibabacloud_sts20150401.client import Client
+            self._clients[product] = Client(config)
+        return self._clients[product]
+
+    # -- calls --
+
+    def call(self, product: str, action: str, params: Optional[dict] = None) -> dict:
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        version = RAM_VERSION if product == "ram" else STS_VERSION
+        if self.sdk == "v1":
+            req = self.server.v1_request(action, {k: _v1_value(v) for k, v in params.items()},
+                                         version=version)
+            return json.loads(self._v1().do_action_with_exception(req))
+        client = self._tea(product)
+        if product == "ram":
+            import alibabacloud_ram20150501.models as models
+        else:
+            import alibabacloud_sts20150401.models as models
+        method = getattr(client, f"{_snake(action)}_with_options")
+        model = getattr(models, f"{action}Request", None)
+        if model is None:
+            assert not params, f"{action} takes no parameters in the generated SDK"
+            resp = method(tea_runtime())
+        else:
+            resp = method(model().from_map(params), tea_runtime())
+        assert resp.status_code == 200, resp.status_code
+        return resp.body.to_map()
+
+    def ram(self, action: str, **params) -> dict:
+        return self.call("ram", action, params)
+
+    def sts(self, action: str, **params) -> dict:
+        return self.call("sts", action, params)
+
+    def raw(self, product: str, action: str, params: Optional[dict] = None) -> tuple[int, dict]:
+        """(HTTP status, JSON body) whatever the status: the error body as the server sent it.
+
+        v1: AcsClient.do_action keeps the body; tea: the exception's `.data` (the parsed body plus
+        the SDK's `statusCode`)."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        if self.sdk == "v1":
+            version = RAM_VERSION if product == "ram" else STS_VERSION
+            req = self.server.v1_request(action, {k: _v1_value(v) for k, v in params.items()},
+                                         version=version)
+            req.set_accept_format("JSON")
+            status, _headers, body = self._v1().get_response(req)  # never raises on a status
+            return status, json.loads(body)
+        from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+
+        try:
+            return 200, self.call(product, action, params)
+        except AlibabaCloudException as e:
+            data = dict(e.data or {})
+            data.pop("statusCode", None)
+            return e.status_code, data
+
+    def error(self, fn: Callable[[], Any]) -> SdkError:
+        return v1_error(fn) if self.sdk == "v1" else tea_error(fn)
+
+
+def unique_name(prefix: str) -> str:
+    import uuid
+
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def advance_clock(server: "AcsemuServer", seconds: int) -> dict:
+    """POST /_acsemu/clock {"advance_seconds": N}: the virtual clock only moves forward."""
+    status, _, body = server.http("POST", "/_acsemu/clock", json.dumps({"advance_seconds": seconds}).encode())
+    assert status == 200, f"POST /_acsemu/clock -> {status} {body!r}"
+    return json.loads(body)
+
+
+def account_trust_policy(account_id: str) -> str:
+    """A role every RAM identity of the account may assume (given sts:AssumeRole): sts.md."""
+    return json.dumps({"Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow",
+                                      "Principal": {"RAM": [f"acs:ram::{account_id}:root"]}}],
+                       "Version": "1"})
+
+
+def policy_document(*statements: dict) -> str:
+    return json.dumps({"Version": "1", "Statement": list(statements)})
+
+
+def statement(effect: str, action: Any, resource: Any = "*") -> dict:
+    return {"Effect": effect, "Action": action, "Resource": resource}
+
+
+def make_policy(admin: Rpc, prefix: str, document: str) -> str:
+    name = unique_name(prefix)
+    admin.ram("CreatePolicy", PolicyName=name, PolicyDocument=document)
+    return name
+
+
+def make_user(admin: Rpc, prefix: str, system: tuple = (), custom: tuple = ()) -> tuple[dict, str, str]:
+    """A RAM user with one access key and the given policies attached: (User, ak, secret)."""
+    user = admin.ram("CreateUser", UserName=unique_name(prefix))["User"]
+    key = admin.ram("CreateAccessKey", UserName=user["UserName"])["AccessKey"]
+    for name in system:
+        admin.ram("AttachPolicyToUser", PolicyType="System", PolicyName=name, UserName=user["UserName"])
+    for name in custom:
+        admin.ram("AttachPolicyToUser", PolicyType="Custom", PolicyName=name, UserName=user["UserName"])
+    return user, key["AccessKeyId"], key["AccessKeySecret"]
+
+
+def make_role(admin: Rpc, prefix: str, trust: str, system: tuple = (), custom: tuple = (),
+              max_session_duration: Optional[int] = None) -> dict:
+    role = admin.ram("CreateRole", RoleName=unique_name(prefix), AssumeRolePolicyDocument=trust,
+                     MaxSessionDuration=max_session_duration)["Role"]
+    for name in system:
+        admin.ram("AttachPolicyToRole", PolicyType="System", PolicyName=name, RoleName=role["RoleName"])
+    for name in custom:
+        admin.ram("AttachPolicyToRole", PolicyType="Custom", PolicyName=name, RoleName=role["RoleName"])
+    return role
