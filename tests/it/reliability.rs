@@ -292,3 +292,139 @@ fn sixty_four_clients_at_once() {
         .ok();
     assert_eq!(listed["Roles"]["Role"].as_array().unwrap().len(), 65);
 }
+
+/// Starts the binary with its log captured to a file.
+fn spawn_logged(db: &std::path::Path, log: &std::path::Path) -> Proc {
+    let log_file = std::fs::File::create(log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_acsemu"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(db)
+        .env("ACSEMU_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .expect("spawn acsemu");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let endpoint = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("endpoint="))
+        .unwrap_or_else(|| panic!("no ready line: {line:?}"))
+        .to_string();
+    Proc { child, endpoint }
+}
+
+fn sigterm(p: &Proc) {
+    let status = Command::new("kill")
+        .args(["-TERM", &p.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn no_secret_reaches_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let mut p = spawn_logged(&dir.path().join("s.db"), &log);
+    let root = root(&p.endpoint);
+    let trust = crate::support::account_trust(acsemu::config::DEFAULT_ACCOUNT_ID);
+    root.ram(
+        "CreateRole",
+        &[
+            ("RoleName", "LogRole"),
+            ("AssumeRolePolicyDocument", &trust),
+        ],
+    )
+    .ok();
+    let user =
+        crate::support::user_with(&root, "logger", &[("System", "AliyunSTSAssumeRoleAccess")]);
+    let role_arn = format!(
+        "acs:ram::{}:role/LogRole",
+        acsemu::config::DEFAULT_ACCOUNT_ID
+    );
+    let assumed = user
+        .sts(
+            "AssumeRole",
+            &[("RoleArn", &role_arn), ("RoleSessionName", "s1")],
+        )
+        .ok();
+    let session = crate::support::session_client(&p.endpoint, &assumed);
+    session.sts("GetCallerIdentity", &[]).ok();
+    session.clone().v3().sts("GetCallerIdentity", &[]).ok();
+    // A failed signature, whose answer carries the string to sign, must not log it either.
+    let wrong = crate::support::Overrides {
+        secret: Some("wrong".into()),
+        ..Default::default()
+    };
+    user.call_v1(crate::support::RAM, "ListRoles", &[], &wrong)
+        .err(400, "SignatureDoesNotMatch");
+    sigterm(&p);
+    p.child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("AssumeRole"),
+        "the log should have the request lines: {text}"
+    );
+    let c = &assumed["Credentials"];
+    for secret in [
+        acsemu::config::DEFAULT_ROOT_ACCESS_KEY_SECRET,
+        &user.access_key_secret,
+        c["AccessKeySecret"].as_str().unwrap(),
+        c["SecurityToken"].as_str().unwrap(),
+        &c["SecurityToken"].as_str().unwrap()[..40],
+    ] {
+        assert!(!text.contains(secret), "a secret reached the log");
+    }
+    assert!(!text.contains("Signature="), "a signature reached the log");
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("g.db");
+    let mut p = spawn_logged(&db, &dir.path().join("g.log"));
+    root(&p.endpoint)
+        .ram(
+            "CreateRole",
+            &[
+                ("RoleName", "Kept"),
+                ("AssumeRolePolicyDocument", ECS_TRUST),
+            ],
+        )
+        .ok();
+    let started = Instant::now();
+    sigterm(&p);
+    let status = p.child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    // The WAL was checkpointed into the main file and the nonces were saved beside it.
+    let wal = std::fs::metadata(dir.path().join("g.db-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert_eq!(wal, 0, "WAL not checkpointed");
+    assert!(acsemu::auth::nonce::sidecar(&db).exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(acsemu::auth::nonce::sidecar(&db))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "nonce file readable by others: {mode:o}");
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM roles WHERE role_name = 'Kept'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
