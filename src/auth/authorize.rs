@@ -2,14 +2,17 @@
 //! (reference/policy.md "Evaluation"). No cache: every request reads the policies in its own
 //! transaction, so a grant or a revoke counts from the very next call.
 
+use chrono::{DateTime, Utc};
+use rusqlite::Transaction;
 use serde_json::{Map, Value};
 
 use super::identity::Caller;
 use super::policy::{
     self, ConditionKeys, Decision, DocumentKind, NamedPolicy, PolicyDocument, RequestContext,
 };
-use crate::catalog::{Ctx, Permission};
+use crate::catalog::{Ctx, Permission, RequestFacts};
 use crate::protocol::{ApiError, ApiResult};
+use crate::server::AppState;
 use crate::store;
 
 /// The policies a caller holds, parsed.
@@ -19,14 +22,12 @@ struct Held {
     session: Option<PolicyDocument>,
 }
 
-fn held(ctx: &Ctx<'_>) -> ApiResult<Held> {
-    let (rows, session_text) = match ctx.caller {
+fn held(tx: &Transaction<'_>, caller: &Caller) -> ApiResult<Held> {
+    let (rows, session_text) = match caller {
         Caller::Root { .. } => (Vec::new(), None),
-        Caller::User { user_id, .. } => {
-            (store::policies::documents_for_user(ctx.tx, user_id)?, None)
-        }
+        Caller::User { user_id, .. } => (store::policies::documents_for_user(tx, user_id)?, None),
         Caller::Session(s) => (
-            store::policies::documents_for("Role", &s.role_id, ctx.tx)?,
+            store::policies::documents_for("Role", &s.role_id, tx)?,
             s.session_policy.clone(),
         ),
     };
@@ -49,36 +50,65 @@ fn held(ctx: &Ctx<'_>) -> ApiResult<Held> {
 /// The condition keys of this request (policy.md "Common keys").
 #[must_use]
 pub fn condition_keys(ctx: &Ctx<'_>) -> ConditionKeys {
+    common_condition_keys(ctx.caller, ctx.account_id(), ctx.now, ctx.facts)
+}
+
+/// The common condition keys of a request made by `caller`, for paths without a [`Ctx`] (OSS).
+#[must_use]
+pub fn common_condition_keys(
+    caller: &Caller,
+    account_id: &str,
+    now: DateTime<Utc>,
+    facts: &RequestFacts,
+) -> ConditionKeys {
     let mut keys = ConditionKeys::new();
-    keys.set("acs:CurrentTime", vec![crate::clock::iso(ctx.now)]);
+    keys.set("acs:CurrentTime", vec![crate::clock::iso(now)]);
     keys.set(
         "acs:SecureTransport",
-        vec![ctx.facts.secure_transport.to_string()],
+        vec![facts.secure_transport.to_string()],
     );
     keys.set("acs:MFAPresent", vec!["false".to_string()]);
-    keys.set("acs:PrincipalARN", vec![ctx.caller.arn(ctx.account_id())]);
-    keys.set("acs:AccessId", vec![ctx.caller.access_key_id().to_string()]);
-    if let Some(ip) = &ctx.facts.source_ip {
+    keys.set("acs:PrincipalARN", vec![caller.arn(account_id)]);
+    keys.set("acs:AccessId", vec![caller.access_key_id().to_string()]);
+    if let Some(ip) = &facts.source_ip {
         keys.set("acs:SourceIp", vec![ip.clone()]);
     }
     keys
 }
 
-/// Allows the root account and, with `--enforce off`, everyone; evaluates the rest.
-pub fn authorize(ctx: &Ctx<'_>, permissions: &[Permission]) -> ApiResult<()> {
-    if permissions.is_empty() || !ctx.state.config.enforce {
+/// Why [`authorize_caller`] refused.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The policies refused this permission; the decision says which statement decided.
+    Denied {
+        permission: Permission,
+        decision: Decision,
+    },
+    /// The policies could not be read.
+    Fault(ApiError),
+}
+
+/// Allows the root account and, with `--enforce off`, everyone; evaluates the caller's
+/// policies for each permission otherwise. The RPC path ([`authorize`]) and the OSS path share it.
+pub fn authorize_caller(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    permissions: &[Permission],
+    keys: &ConditionKeys,
+) -> Result<(), Refusal> {
+    if permissions.is_empty() || !state.config.enforce {
         return Ok(());
     }
-    if matches!(ctx.caller, Caller::Root { .. }) {
+    if matches!(caller, Caller::Root { .. }) {
         return Ok(());
     }
-    let held = held(ctx)?;
-    let keys = condition_keys(ctx);
+    let held = held(tx, caller).map_err(Refusal::Fault)?;
     for p in permissions {
         let rc = RequestContext {
             action: &p.action,
             resource: &p.resource,
-            keys: &keys,
+            keys,
         };
         let named: Vec<NamedPolicy<'_>> = held
             .identity
@@ -89,7 +119,7 @@ pub fn authorize(ctx: &Ctx<'_>, permissions: &[Permission]) -> ApiResult<()> {
                 document: doc,
             })
             .collect();
-        let decision = match (&ctx.caller, &held.session) {
+        let decision = match (caller, &held.session) {
             (Caller::Session(_), Some(doc)) => {
                 let session = NamedPolicy {
                     name: "SessionPolicy",
@@ -102,10 +132,29 @@ pub fn authorize(ctx: &Ctx<'_>, permissions: &[Permission]) -> ApiResult<()> {
             _ => policy::evaluate(&named, &rc),
         };
         if !decision.is_allowed() {
-            return Err(denial(ctx, p, &decision));
+            return Err(Refusal::Denied {
+                permission: p.clone(),
+                decision,
+            });
         }
     }
     Ok(())
+}
+
+/// Allows the root account and, with `--enforce off`, everyone; evaluates the rest.
+pub fn authorize(ctx: &Ctx<'_>, permissions: &[Permission]) -> ApiResult<()> {
+    if permissions.is_empty() || !ctx.state.config.enforce {
+        return Ok(());
+    }
+    let keys = condition_keys(ctx);
+    match authorize_caller(ctx.state, ctx.tx, ctx.caller, permissions, &keys) {
+        Ok(()) => Ok(()),
+        Err(Refusal::Denied {
+            permission,
+            decision,
+        }) => Err(denial(ctx, &permission, &decision)),
+        Err(Refusal::Fault(e)) => Err(e),
+    }
 }
 
 /// The product's denial, with the real AccessDeniedDetail and, in the message, what decided.
