@@ -120,3 +120,30 @@ mod tests {
         assert_eq!(b.len(), 44);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Order-free, ASCII-only, never panics; a changed value changes the string to sign.
+        #[test]
+        fn string_to_sign_properties(mut p in proptest::collection::vec(("[A-Za-z]{1,8}", ".{0,20}"), 1..10), extra in ".{1,5}") {
+            let a = string_to_sign("GET", &p);
+            prop_assert!(a.is_ascii());
+            p.reverse();
+            prop_assert_eq!(&a, &string_to_sign("GET", &p));
+            p[0].1.push_str(&extra);
+            prop_assert_ne!(&a, &string_to_sign("GET", &p));
+        }
+
+        #[test]
+        fn percent_encoding_round_trips(s in ".{0,64}") {
+            let e = percent_encode(&s);
+            let d = percent_encoding::percent_decode_str(&e).decode_utf8().map(|c| c.into_owned());
+            prop_assert_eq!(d.ok(), Some(s));
+        }
+    }
+}

@@ -178,3 +178,37 @@ mod tests {
         assert_eq!(sha256_hex(b""), EMPTY_SHA256);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec((".{0,12}", ".{0,24}"), 0..12)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Canonicalization ignores arrival order and never panics on any text.
+        #[test]
+        fn canonical_query_is_order_free(mut p in pairs()) {
+            let a = canonical_query(&p);
+            p.reverse();
+            prop_assert_eq!(a.clone(), canonical_query(&p));
+            prop_assert!(a.is_ascii());
+        }
+
+        #[test]
+        fn authorization_parser_never_panics(h in ".{0,200}") {
+            let _ = parse_authorization(&h);
+            let _ = parse_authorization(&format!("ACS3-HMAC-SHA256 {h}"));
+        }
+
+        #[test]
+        fn canonical_request_never_panics(p in pairs(), h in pairs(), signed in proptest::collection::vec("[a-z-]{0,10}", 0..6)) {
+            let cr = canonical_request("POST", "/", &p, &h, &signed, EMPTY_SHA256);
+            prop_assert_eq!(string_to_sign(&cr).len(), ALGORITHM.len() + 1 + 64);
+        }
+    }
+}
