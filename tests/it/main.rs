@@ -5,5 +5,8 @@ mod support;
 
 mod authorization;
 mod foundation;
+mod ram_groups;
+mod ram_policies;
+mod ram_users;
 mod reliability;
 mod sts;
