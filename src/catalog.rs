@@ -97,6 +97,7 @@ pub struct Catalog {
 pub const DOCS: &[(&str, &str)] = &[
     ("ram", include_str!("../openapi/ram.json")),
     ("sts", include_str!("../openapi/sts.json")),
+    ("ecs", include_str!("../openapi/ecs.json")),
 ];
 
 impl Catalog {
@@ -114,6 +115,7 @@ impl Catalog {
             products: vec![
                 crate::products::ram::product(doc("ram")?),
                 crate::products::sts::product(doc("sts")?),
+                crate::products::ecs::product(doc("ecs")?),
             ],
         })
     }

@@ -59,6 +59,16 @@ pub struct ServeArgs {
     /// Only warnings and errors in the log.
     #[arg(long, short, env = "ACSEMU_QUIET")]
     pub quiet: bool,
+    /// Also serve the instance metadata service, alone, on this address
+    /// (e.g. `100.100.100.200:80` after `ip addr add 100.100.100.200/32 dev lo`).
+    #[arg(long, env = "ACSEMU_METADATA_LISTEN")]
+    pub metadata_listen: Option<SocketAddr>,
+    /// The instance the metadata service answers for when a request does not say.
+    #[arg(long, env = "ACSEMU_METADATA_INSTANCE")]
+    pub metadata_instance: Option<String>,
+    /// Metadata GETs need a token from `PUT /latest/api/token` (hardened mode).
+    #[arg(long, env = "ACSEMU_METADATA_HARDENED")]
+    pub metadata_hardened: bool,
 }
 
 /// What the running server needs of the flags.
@@ -72,6 +82,9 @@ pub struct Config {
     pub clock_offset: Option<u32>,
     pub enforce: bool,
     pub control_token: Option<String>,
+    pub metadata_listen: Option<SocketAddr>,
+    pub metadata_instance: Option<String>,
+    pub metadata_hardened: bool,
 }
 
 impl Config {
@@ -95,6 +108,9 @@ impl Config {
             clock_offset: a.clock_offset,
             enforce: a.enforce == Switch::On,
             control_token: a.control_token.clone().filter(|t| !t.is_empty()),
+            metadata_listen: a.metadata_listen,
+            metadata_instance: a.metadata_instance.clone().filter(|i| !i.is_empty()),
+            metadata_hardened: a.metadata_hardened,
         })
     }
 
@@ -110,6 +126,9 @@ impl Config {
             clock_offset: None,
             enforce: true,
             control_token: None,
+            metadata_listen: None,
+            metadata_instance: None,
+            metadata_hardened: false,
         }
     }
 }

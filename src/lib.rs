@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod dispatch;
 pub mod ids;
+pub mod metadata;
 pub mod products;
 pub mod protocol;
 pub mod server;

@@ -15,7 +15,7 @@ use crate::protocol::encode::{self, Format};
 use crate::protocol::request::RpcRequest;
 use crate::protocol::ApiError;
 use crate::store::{Store, StoreError};
-use crate::{control, dispatch, ids};
+use crate::{control, dispatch, ids, metadata};
 
 /// Largest RPC body accepted; the real gateways refuse far smaller forms.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -26,6 +26,7 @@ pub struct AppState {
     pub clock: Clock,
     pub nonces: NonceCache,
     pub catalog: Catalog,
+    pub metadata: crate::metadata::MetadataState,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +78,7 @@ impl AppState {
             clock,
             nonces,
             catalog,
+            metadata: crate::metadata::MetadataState::default(),
         })
     }
 }
@@ -88,11 +90,12 @@ pub struct Bound {
     pub state: Arc<AppState>,
 }
 
-/// Binds the API listener; the caller awaits `server`.
+/// Binds the API listener (and the metadata-only one, if configured); the caller awaits
+/// `server`.
 pub fn bind(state: Arc<AppState>, workers: usize) -> Result<Bound, StartError> {
     let data = web::Data::from(state.clone());
     let listen = state.config.listen;
-    let server = HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .default_service(web::to(route))
@@ -101,6 +104,15 @@ pub fn bind(state: Arc<AppState>, workers: usize) -> Result<Bound, StartError> {
     .shutdown_timeout(5)
     .bind(listen)
     .map_err(|e| StartError::Bind(listen, e))?;
+    if let Some(m) = state.config.metadata_listen {
+        // One server, two listeners: `route` tells them apart by the local address.
+        let listener = std::net::TcpListener::bind(m).map_err(|e| StartError::Bind(m, e))?;
+        let local = listener.local_addr().map_err(|e| StartError::Bind(m, e))?;
+        server = server
+            .listen(listener)
+            .map_err(|e| StartError::Bind(m, e))?;
+        state.metadata.set_listener(local);
+    }
     let addr = server
         .addrs()
         .first()
@@ -122,7 +134,15 @@ async fn route(
         Ok(b) => b,
         Err(e) => return rpc_error(&req, &e),
     };
+    // For an absolute-form target (`GET http://100.100.100.200/latest/...`, sent to a proxy)
+    // this is the URL's path: the authority is ignored.
     let path = req.path().to_string();
+    if state.metadata.is_listener(req.app_config().local_addr()) {
+        return metadata::handle_only(&state, &req, &path);
+    }
+    if metadata::is_metadata_path(&path) {
+        return metadata::handle(&state, &req, &path);
+    }
     if path == "/_acsemu" || path.starts_with("/_acsemu/") {
         return control::handle(&state, &req, &path, &body);
     }

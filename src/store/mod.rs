@@ -1,5 +1,6 @@
 //! The only place with SQL: the pool, the migrations, and one module per group of tables.
 
+pub mod instances;
 pub mod keys;
 pub mod policies;
 pub mod principals;
