@@ -54,6 +54,10 @@ pub fn handle(state: &AppState, req: &RpcRequest, facts: &RequestFacts) -> Reply
         |p| (p.host.to_string(), p.name),
     );
     let action_name = action.unwrap_or("-");
+    let (code, detail) = match &result {
+        Ok(_) => ("OK".to_string(), String::new()),
+        Err(e) => (e.code.to_string(), e.message.clone()),
+    };
     let reply = match result {
         Ok(fields) => Reply {
             status: 200,
@@ -68,6 +72,15 @@ pub fn handle(state: &AppState, req: &RpcRequest, facts: &RequestFacts) -> Reply
             request_id,
         },
     };
+    state.recent.push(crate::recent::Record {
+        time: crate::clock::iso(chrono::Utc::now()),
+        product: product_name.to_string(),
+        action: action_name.to_string(),
+        caller: caller_label.clone(),
+        status: reply.status,
+        code,
+        detail,
+    });
     tracing::info!(
         action = action_name,
         caller = %caller_label,

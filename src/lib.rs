@@ -12,6 +12,7 @@ pub mod ids;
 pub mod metadata;
 pub mod products;
 pub mod protocol;
+pub mod recent;
 pub mod server;
 pub mod store;
 pub mod testing;

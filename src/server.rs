@@ -27,6 +27,7 @@ pub struct AppState {
     pub nonces: NonceCache,
     pub catalog: Catalog,
     pub metadata: crate::metadata::MetadataState,
+    pub recent: crate::recent::Recent,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +79,7 @@ impl AppState {
             clock,
             nonces,
             catalog,
+            recent: crate::recent::Recent::default(),
             metadata: crate::metadata::MetadataState::default(),
         })
     }
