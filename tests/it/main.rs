@@ -7,6 +7,7 @@ mod authorization;
 mod foundation;
 mod ram_groups;
 mod ram_policies;
+mod ram_shapes;
 mod ram_users;
 mod reliability;
 mod sts;
