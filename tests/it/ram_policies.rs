@@ -751,3 +751,38 @@ fn policy_actions_check_the_policy_resource() {
         "ram:AttachPolicyToRole"
     );
 }
+
+#[test]
+fn xml_answers_nest_lists_like_the_real_service() {
+    let s = server();
+    let c = Client::root(&s);
+    c.ram("CreateUser", &[("UserName", "xml")]).ok();
+    attach(
+        &c,
+        "AttachPolicyToUser",
+        ("UserName", "xml"),
+        ("System", "AliyunOSSFullAccess"),
+    )
+    .ok();
+    let r = c.call_v1(
+        crate::support::RAM,
+        "ListPoliciesForUser",
+        &[("UserName", "xml")],
+        &crate::support::Overrides {
+            format: Some("XML".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.text.contains("<ListPoliciesForUserResponse>"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text
+            .contains("<Policies><Policy><PolicyName>AliyunOSSFullAccess</PolicyName>"),
+        "{}",
+        r.text
+    );
+}
