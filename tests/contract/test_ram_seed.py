@@ -605,3 +605,156 @@ def test_ram_state_survives_restart(acsemu):
         assert me.ram("GetRole", RoleName=role)["Role"]["RoleName"] == role
         off = Rpc(acsemu, sdk, inactive["AccessKeyId"], inactive["AccessKeySecret"])
         assert_error(fails(off, lambda: off.ram("GetRole", RoleName=role)), "InvalidAccessKeyId.Inactive", 400)
+
+
+# ---- names, documents, listings ------------------------------------------------------------------
+
+
+@BOTH
+def test_name_validation(acsemu, sdk):
+    """ram.md: PolicyName 1-128 `[A-Za-z0-9-]`; UserName 1-64 `[A-Za-z0-9._-]`."""
+    ram = Rpc(acsemu, sdk)
+    for bad in ("bad name", "bad_name", "bad.name", "bad/name"):
+        assert_error(fails(ram, lambda: ram.ram("CreatePolicy", PolicyName=bad, PolicyDocument=SEED_OSS_POLICY)),
+                     "InvalidParameter.PolicyName.InvalidChars", 400)
+    longest = unique_name("ct-plen").ljust(128, "x")
+    assert ram.ram("CreatePolicy", PolicyName=longest, PolicyDocument=SEED_OSS_POLICY)["Policy"]["PolicyName"] == longest
+    assert_error(fails(ram, lambda: ram.ram("CreatePolicy", PolicyName=longest + "x", PolicyDocument=SEED_OSS_POLICY)),
+                 "InvalidParameter.PolicyName.Length", 400)
+    ram.ram("DeletePolicy", PolicyName=longest)
+
+    for bad in ("bad name", "bad/name", "bad!name"):
+        assert_error(fails(ram, lambda: ram.ram("CreateUser", UserName=bad)),
+                     "InvalidParameter.UserName.InvalidChars", 400)
+    ok = unique_name("ct.u_len").ljust(64, "x")
+    assert ram.ram("CreateUser", UserName=ok)["User"]["UserName"] == ok
+    assert_error(fails(ram, lambda: ram.ram("CreateUser", UserName=ok + "x")), "InvalidParameter.UserName.Length", 400)
+    ram.ram("DeleteUser", UserName=ok)
+
+
+def test_policy_document_length(acsemu):
+    """ram.md: a custom policy document is 1-6144 characters."""
+    ram = Rpc(acsemu, "v3")
+
+    def sized(n: int) -> str:
+        base = '{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Resource":"acs:oss:*:*:b/'
+        tail = '"}]}'
+        return base + "k" * (n - len(base) - len(tail)) + tail
+
+    assert len(sized(6144)) == 6144
+    pol = unique_name("ct-size")
+    ram.ram("CreatePolicy", PolicyName=pol, PolicyDocument=sized(6144))
+    got = ram.ram("GetPolicy", PolicyName=pol, PolicyType="Custom")["DefaultPolicyVersion"]["PolicyDocument"]
+    assert json.loads(got) == json.loads(sized(6144))
+    err = fails(ram, lambda: ram.ram("CreatePolicy", PolicyName=unique_name("ct-size"), PolicyDocument=sized(6145)))
+    assert err.status == 400 and err.code in ("MalformedPolicyDocument", "MalformedPolicyDocument.Length"), err
+    ram.ram("DeletePolicy", PolicyName=pol)
+
+
+@BOTH
+def test_get_policy_without_type(acsemu, sdk):
+    """ram.md: PolicyType absent → Custom first, then System."""
+    ram = Rpc(acsemu, sdk)
+    pol = unique_name("ct-notype")
+    ram.ram("CreatePolicy", PolicyName=pol, PolicyDocument=SEED_OSS_POLICY)
+    assert ram.ram("GetPolicy", PolicyName=pol)["Policy"]["PolicyType"] == "Custom"
+    got = ram.ram("GetPolicy", PolicyName="AliyunECSFullAccess")
+    assert got["Policy"]["PolicyType"] == "System"
+    assert json.loads(got["DefaultPolicyVersion"]["PolicyDocument"]) == ECS_FULL_ACCESS
+    ram.ram("DeletePolicy", PolicyName=pol)
+
+
+@BOTH
+@pytest.mark.parametrize("kind", ["policies", "users"])
+def test_list_paging(acsemu, sdk, kind):
+    ram = Rpc(acsemu, sdk)
+    prefix = unique_name(f"ct-page-{kind}")
+    mine = [f"{prefix}-{i}" for i in range(3)]
+    if kind == "policies":
+        action, outer, inner, key, extra = "ListPolicies", "Policies", "Policy", "PolicyName", {"PolicyType": "Custom"}
+        for n in mine:
+            ram.ram("CreatePolicy", PolicyName=n, PolicyDocument=SEED_OSS_POLICY)
+    else:
+        action, outer, inner, key, extra = "ListUsers", "Users", "User", "UserName", {}
+        for n in mine:
+            ram.ram("CreateUser", UserName=n)
+    whole = ram.ram(action, MaxItems=1000, **extra)
+    assert whole["IsTruncated"] is False
+    everything = names(whole, outer, inner, key)
+    assert set(mine) <= set(everything)
+    if kind == "policies":
+        assert {p["PolicyType"] for p in items(whole, outer, inner)} == {"Custom"}
+
+    seen: list = []
+    page = ram.ram(action, MaxItems=2, **extra)
+    assert page["IsTruncated"] is True and page.get("Marker"), page
+    for _ in range(500):
+        got = items(page, outer, inner)
+        assert 1 <= len(got) <= 2
+        seen += [x[key] for x in got]
+        if not page["IsTruncated"]:
+            break
+        page = ram.ram(action, MaxItems=2, Marker=page["Marker"], **extra)
+    assert len(seen) == len(set(seen)), seen
+    assert sorted(seen) == sorted(everything)
+    for n in mine:
+        ram.ram("DeletePolicy" if kind == "policies" else "DeleteUser",
+                **({"PolicyName": n} if kind == "policies" else {"UserName": n}))
+
+
+def test_xml_lists(acsemu):
+    """errors.md: `Format=XML` nests lists as repeated children; booleans and numbers as text."""
+    import xml.etree.ElementTree as ET
+
+    ram = Rpc(acsemu, "v3")
+    pol = unique_name("ct-xml")
+    ram.ram("CreatePolicy", PolicyName=pol, PolicyDocument=SEED_OSS_POLICY)
+    ram.ram("CreatePolicyVersion", PolicyName=pol, PolicyDocument=SEED_PASSROLE_POLICY)
+    user, ak, _ = make_user(ram, "ct-xml-user", custom=(pol,))
+    client = acsemu.v1_client()
+
+    def xml(action: str, params: dict) -> ET.Element:
+        req = acsemu.v1_request(action, params)
+        req.set_accept_format("XML")
+        body = client.do_action(req)
+        assert body.startswith(b"<?xml"), body[:200]
+        root = ET.fromstring(body)
+        assert root.tag == f"{action}Response", root.tag
+        assert REQUEST_ID_RE.match(root.findtext("RequestId") or ""), ET.tostring(root)
+        return root
+
+    versions = xml("ListPolicyVersions", {"PolicyName": pol, "PolicyType": "Custom"}).findall(
+        "./PolicyVersions/PolicyVersion")
+    assert sorted((v.findtext("VersionId"), v.findtext("IsDefaultVersion")) for v in versions) == [
+        ("v1", "true"), ("v2", "false")]
+    keys = xml("ListAccessKeys", {"UserName": user["UserName"]}).findall("./AccessKeys/AccessKey")
+    assert [(k.findtext("AccessKeyId"), k.findtext("Status")) for k in keys] == [(ak, "Active")]
+    got = xml("GetPolicy", {"PolicyName": pol, "PolicyType": "Custom"})
+    assert got.findtext("./Policy/AttachmentCount") == "1"
+    assert got.findtext("./DefaultPolicyVersion/IsDefaultVersion") == "true"
+    assert json.loads(got.findtext("./DefaultPolicyVersion/PolicyDocument")) == json.loads(SEED_OSS_POLICY)
+    users = xml("ListEntitiesForPolicy", {"PolicyName": pol, "PolicyType": "Custom"}).findall("./Users/User")
+    assert [u.findtext("UserName") for u in users] == [user["UserName"]]
+
+
+@BOTH
+def test_user_manages_own_access_keys(acsemu, sdk):
+    """ram.md: CreateAccessKey / ListAccessKeys without UserName act on the caller."""
+    ram = Rpc(acsemu, "v3")
+    name = unique_name("ct-self")
+    pol = unique_name("ct-self-pol")
+    ram.ram("CreatePolicy", PolicyName=pol, PolicyDocument=json.dumps({"Version": "1", "Statement": [{
+        "Effect": "Allow", "Action": ["ram:CreateAccessKey", "ram:ListAccessKeys"],
+        "Resource": f"acs:ram:*:{acsemu.account_id}:user/{name}"}]}))
+    ram.ram("CreateUser", UserName=name)
+    ram.ram("AttachPolicyToUser", PolicyType="Custom", PolicyName=pol, UserName=name)
+    first = ram.ram("CreateAccessKey", UserName=name)["AccessKey"]
+    me = Rpc(acsemu, sdk, first["AccessKeyId"], first["AccessKeySecret"])
+    second = me.ram("CreateAccessKey")["AccessKey"]
+    assert second["AccessKeyId"] != first["AccessKeyId"] and second["Status"] == "Active"
+    mine = {k["AccessKeyId"] for k in items(me.ram("ListAccessKeys"), "AccessKeys", "AccessKey")}
+    assert mine == {first["AccessKeyId"], second["AccessKeyId"]}
+    assert {k["AccessKeyId"] for k in items(ram.ram("ListAccessKeys", UserName=name), "AccessKeys",
+                                           "AccessKey")} == mine
+    assert Rpc(acsemu, sdk, second["AccessKeyId"], second["AccessKeySecret"]).sts(
+        "GetCallerIdentity")["Arn"].endswith(f":user/{name}")
