@@ -270,3 +270,49 @@ def test_credentials_survive_restart(acsemu):
     # and the user can still assume the role
     again = Rpc(acsemu, "v1", s.ak, s.secret).sts("AssumeRole", RoleArn=s.role_arn, RoleSessionName="after")
     assert again["AssumedRoleUser"]["AssumedRoleId"] == f"{s.role['RoleId']}:after"
+
+
+@BOTH
+def test_external_id(acsemu, sdk):
+    """policy.md / sts.md: ExternalId is matched against the trust policy's sts:ExternalId."""
+    s = Setup(acsemu, sdk)
+    trust = json.dumps({"Version": "1", "Statement": [{
+        "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"RAM": [f"acs:ram::{s.account}:root"]},
+        "Condition": {"StringEquals": {"sts:ExternalId": "abc-123"}}}]})
+    s.admin.ram("UpdateRole", RoleName=s.role["RoleName"], NewAssumeRolePolicyDocument=trust)
+    c = s.caller
+    assert_error(c.error(lambda: s.assume("ext")), "NoPermission", 403)
+    assert_error(c.error(lambda: s.assume("ext", ExternalId="abc-124")), "NoPermission", 403)
+    assert s.assume("ext", ExternalId="abc-123")["AssumedRoleUser"]["AssumedRoleId"] == f"{s.role['RoleId']}:ext"
+    for bad in ("a", "has space", "x" * 1225):
+        assert_error(c.error(lambda: s.assume("ext", ExternalId=bad)), "InvalidParameter.ExternalId", 400)
+
+
+@BOTH
+def test_update_role_max_session_duration(acsemu, sdk):
+    s = Setup(acsemu, sdk)
+    assert_error(s.caller.error(lambda: s.assume("upd", DurationSeconds=7200)), "InvalidParameter.DurationSeconds", 400)
+    s.admin.ram("UpdateRole", RoleName=s.role["RoleName"], NewMaxSessionDuration=7200)
+    start = time.time()
+    exp = parse_date(s.assume("upd", DurationSeconds=7200)["Credentials"]["Expiration"])
+    assert start + 7200 - 120 <= exp <= time.time() + 7200 + 120
+
+
+def test_session_in_xml(acsemu):
+    """GetCallerIdentity signed by a session, Format=XML through aliyunsdkcore's older do_action."""
+    import xml.etree.ElementTree as ET
+
+    from aliyunsdkcore.auth.credentials import StsTokenCredential
+    from aliyunsdkcore.client import AcsClient
+
+    s = Setup(acsemu, "v1")
+    c = s.assume("xml")["Credentials"]
+    client = AcsClient(region_id="cn-hangzhou", auto_retry=False, port=acsemu.port,
+                       credential=StsTokenCredential(c["AccessKeyId"], c["AccessKeySecret"], c["SecurityToken"]))
+    req = acsemu.v1_request("GetCallerIdentity", version="2015-04-01")
+    req.set_accept_format("XML")
+    root = ET.fromstring(client.do_action(req))
+    assert root.tag == "GetCallerIdentityResponse"
+    assert root.findtext("IdentityType") == "AssumedRoleUser"
+    assert root.findtext("Arn") == f"acs:ram::{s.account}:assumed-role/{s.role['RoleName']}/xml"
+    assert root.find("UserId") is None
