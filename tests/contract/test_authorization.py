@@ -54,6 +54,8 @@ def refused(rpc: Rpc, product: str, action: str, *, identity_policy: bool = True
     """
     err = rpc.error(lambda: rpc.call(product, action, params))
     assert_error(err, "NoPermission", 403)
+    # errors.md / STS metadata: "You are not authorized to do this action. You should be authorized by RAM."
+    assert err.server_message.startswith("You are not authorized to do this action."), err.server_message
     if rpc.sdk == "v1":
         status, body = rpc.raw(product, action, params)
         assert (status, body.get("Code")) == (403, "NoPermission"), (status, body)
@@ -315,3 +317,67 @@ def test_role_policy_changes_reach_live_sessions(acsemu, sdk):
     admin.ram("DetachPolicyFromRole", PolicyType="System", PolicyName="AliyunRAMReadOnlyAccess",
               RoleName=role["RoleName"])
     refused(session, "ram", "ListRoles")
+
+
+# ---- conditions and resources --------------------------------------------------------------------
+
+# policy.md operators; the SDKs call over http from 127.0.0.1, now is 20xx.
+CONDITIONS = {
+    "date-after-past": ({"DateGreaterThan": {"acs:CurrentTime": "2019-08-12T17:00:00+08:00"}}, True),
+    "date-before-past": ({"DateLessThan": {"acs:CurrentTime": "2019-08-12T17:00:00+08:00"}}, False),
+    "not-ip-elsewhere": ({"NotIpAddress": {"acs:SourceIp": ["10.0.0.0/8", "192.168.0.0/16"]}}, True),
+    "ip-any-of": ({"IpAddress": {"acs:SourceIp": ["10.0.0.0/8", "127.0.0.1"]}}, True),
+    "secure-transport": ({"Bool": {"acs:SecureTransport": "true"}}, False),
+    "insecure-transport": ({"Bool": {"acs:SecureTransport": "false"}}, True),
+    "missing-key": ({"StringEquals": {"sts:ExternalId": "abc"}}, False),
+    "and-of-operators": ({"IpAddress": {"acs:SourceIp": "127.0.0.0/8"},
+                          "DateLessThan": {"acs:CurrentTime": "2019-08-12T17:00:00+08:00"}}, False),
+}
+
+
+@pytest.mark.parametrize("sdk", SDK_NAMES)
+@pytest.mark.parametrize("case", list(CONDITIONS))
+def test_conditions(acsemu, sdk, case):
+    condition, allowed = CONDITIONS[case]
+    admin = Rpc(acsemu, "v3")
+    pol = make_policy(admin, "ct-cond", json.dumps({"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": "ram:ListRoles", "Resource": "*", "Condition": condition}]}))
+    _, ak, secret = make_user(admin, "ct-cond-user", custom=(pol,))
+    me = Rpc(acsemu, sdk, ak, secret)
+    if allowed:
+        assert "Roles" in me.ram("ListRoles")
+    else:
+        refused(me, "ram", "ListRoles")
+
+
+@BOTH
+def test_role_name_in_resource_is_case_insensitive(acsemu, sdk):
+    """policy.md: compare the `role/<name>` part of a resource case-insensitively."""
+    admin = Rpc(acsemu, "v3")
+    name = "Ct-Case-" + unique_name("Role")
+    admin.ram("CreateRole", RoleName=name, AssumeRolePolicyDocument=account_trust_policy(acsemu.account_id))
+    pol = make_policy(admin, "ct-case", policy_document(
+        statement("Allow", "ram:GetRole", f"acs:ram:*:*:role/{name.lower()}")))
+    _, ak, secret = make_user(admin, "ct-case-user", custom=(pol,))
+    me = Rpc(acsemu, sdk, ak, secret)
+    assert me.ram("GetRole", RoleName=name)["Role"]["RoleName"] == name
+
+
+@BOTH
+def test_session_policy_deny(acsemu, sdk):
+    """policy.md: a Deny in the session policy denies what the role allows."""
+    session, role, _ = _session(acsemu, sdk, ("AliyunRAMReadOnlyAccess",), RoleSessionName="denied",
+                                Policy=policy_document(statement("Allow", "ram:*"),
+                                                       statement("Deny", "ram:GetRole")))
+    refused(session, "ram", "GetRole", RoleName=role["RoleName"])
+    assert "Roles" in session.ram("ListRoles")
+
+
+@BOTH
+def test_session_needs_sts_permission_to_chain(acsemu, sdk):
+    session, role, admin = _session(acsemu, sdk, ("AliyunRAMReadOnlyAccess",), RoleSessionName="nochain")
+    target = make_role(admin, "ct-chain-target", account_trust_policy(acsemu.account_id))
+    detail = refused(session, "sts", "AssumeRole",
+                     RoleArn=f"acs:ram::{acsemu.account_id}:role/{target['RoleName']}", RoleSessionName="hop")
+    assert_detail(detail, action="sts:AssumeRole", account=acsemu.account_id, principal_type="AssumedRoleUser",
+                  display_name=f"{role['RoleName']}:nochain")

@@ -758,3 +758,23 @@ def test_user_manages_own_access_keys(acsemu, sdk):
                                            "AccessKey")} == mine
     assert Rpc(acsemu, sdk, second["AccessKeyId"], second["AccessKeySecret"]).sts(
         "GetCallerIdentity")["Arn"].endswith(f":user/{name}")
+
+
+@BOTH
+def test_system_policy_attachments(acsemu, sdk):
+    ram = Rpc(acsemu, sdk)
+    before = ram.ram("GetPolicy", PolicyName="AliyunSTSAssumeRoleAccess", PolicyType="System")["Policy"]["AttachmentCount"]
+    user, _, _ = make_user(ram, "ct-sysatt", system=("AliyunSTSAssumeRoleAccess",))
+    after = ram.ram("GetPolicy", PolicyName="AliyunSTSAssumeRoleAccess", PolicyType="System")["Policy"]["AttachmentCount"]
+    assert after == before + 1
+    pols = items(ram.ram("ListPoliciesForUser", UserName=user["UserName"]), "Policies", "Policy")
+    assert [(p["PolicyName"], p["PolicyType"]) for p in pols] == [("AliyunSTSAssumeRoleAccess", "System")]
+    ents = ram.ram("ListEntitiesForPolicy", PolicyType="System", PolicyName="AliyunSTSAssumeRoleAccess")
+    assert user["UserName"] in names(ents, "Users", "User", "UserName")
+    assert_error(fails(ram, lambda: ram.ram("AttachPolicyToUser", PolicyType="System",
+                                            PolicyName="AliyunSTSAssumeRoleAccess", UserName=user["UserName"])),
+                 "EntityAlreadyExists.User.Policy", 409)
+    ram.ram("DetachPolicyFromUser", PolicyType="System", PolicyName="AliyunSTSAssumeRoleAccess",
+            UserName=user["UserName"])
+    assert ram.ram("GetPolicy", PolicyName="AliyunSTSAssumeRoleAccess",
+                   PolicyType="System")["Policy"]["AttachmentCount"] == before
