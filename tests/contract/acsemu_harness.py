@@ -458,7 +458,8 @@ class Rpc:
 
     # -- clients --
 
-    def _v1(self):
+    def acs_client(self):
+        """The aliyunsdkcore AcsClient signing as this identity."""
         if "v1" not in self._clients:
             from aliyunsdkcore.client import AcsClient
 
@@ -495,7 +496,7 @@ class Rpc:
         if self.sdk == "v1":
             req = self.server.v1_request(action, {k: _v1_value(v) for k, v in params.items()},
                                          version=version)
-            return json.loads(self._v1().do_action_with_exception(req))
+            return json.loads(self.acs_client().do_action_with_exception(req))
         client = self._tea(product)
         if product == "ram":
             import alibabacloud_ram20150501.models as models
@@ -528,7 +529,7 @@ class Rpc:
             req = self.server.v1_request(action, {k: _v1_value(v) for k, v in params.items()},
                                          version=version)
             req.set_accept_format("JSON")
-            status, _headers, body = self._v1().get_response(req)  # never raises on a status
+            status, _headers, body = self.acs_client().get_response(req)  # never raises on a status
             return status, json.loads(body)
         from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 

@@ -316,3 +316,14 @@ def test_session_in_xml(acsemu):
     assert root.findtext("IdentityType") == "AssumedRoleUser"
     assert root.findtext("Arn") == f"acs:ram::{s.account}:assumed-role/{s.role['RoleName']}/xml"
     assert root.find("UserId") is None
+
+
+def test_session_v1_post_form_body(acsemu):
+    """A session's V1 call with its parameters in a form body (aliyunsdkcore keeps SecurityToken in
+    the query): signing.md section 1, clients.md."""
+    s = Setup(acsemu, "v1")
+    c = s.assume("form")["Credentials"]
+    session = s.as_session(c, "v1")
+    req = acsemu.v1_request("GetRole", method="POST", body_params={"RoleName": s.role["RoleName"]})
+    body = json.loads(session.acs_client().do_action_with_exception(req))
+    assert body["Role"]["RoleId"] == s.role["RoleId"]
