@@ -123,11 +123,6 @@ def fails(rpc: Rpc, fn) -> SdkError:
     return rpc.error(fn)
 
 
-@pytest.fixture
-def root_v1(acsemu) -> Rpc:
-    return Rpc(acsemu, "v1")
-
-
 # ---- seed 003, step 1 ----------------------------------------------------------------------------
 
 
