@@ -150,8 +150,9 @@ def test_get_caller_identity_root(acsemu):
 def test_duration_seconds_bounds(acsemu, sdk):
     s = Setup(acsemu, sdk)
     for bad in (899, 3601):  # min 900; max the role's MaxSessionDuration (3600 by default)
-        assert_error(s.caller.error(lambda: s.assume("dur", DurationSeconds=bad)),
-                     "InvalidParameter.DurationSeconds", 400)
+        err = s.caller.error(lambda: s.assume("dur", DurationSeconds=bad))
+        assert_error(err, "InvalidParameter.DurationSeconds", 400)
+        assert err.server_message == "The Min/Max value of DurationSeconds is 15min/1hr.", err.server_message  # md
     start = time.time()
     exp = parse_date(s.assume("dur", DurationSeconds=900)["Credentials"]["Expiration"])
     assert start + 900 - 120 <= exp <= time.time() + 900 + 120
@@ -170,8 +171,9 @@ def test_assume_role_parameter_errors(acsemu, sdk):
     s = Setup(acsemu, sdk)
     c = s.caller
     missing = f"acs:ram::{s.account}:role/{unique_name('ct-none')}"
-    assert_error(c.error(lambda: c.sts("AssumeRole", RoleArn=missing, RoleSessionName="alice")),
-                 "EntityNotExist.Role", 404)
+    err = c.error(lambda: c.sts("AssumeRole", RoleArn=missing, RoleSessionName="alice"))
+    assert_error(err, "EntityNotExist.Role", 404)
+    assert err.server_message == "The specified Role not exists .", err.server_message  # md, sic
     assert_error(c.error(lambda: c.sts("AssumeRole", RoleArn=f"acs:ram::{s.account}:user/x",
                                        RoleSessionName="alice")), "InvalidParameter.RoleArn", 400)
     assert_error(c.error(lambda: c.sts("AssumeRole", RoleArn="not-an-arn", RoleSessionName="alice")),
