@@ -4,7 +4,9 @@
 mod support;
 
 mod authorization;
+mod ecs_instances;
 mod foundation;
+mod metadata;
 mod ram_groups;
 mod ram_policies;
 mod ram_shapes;
