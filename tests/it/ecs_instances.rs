@@ -211,6 +211,9 @@ fn instances_live_in_their_region() {
     let other = vec![("RegionId", "cn-shanghai"), ("InstanceId", id.as_str())];
     c.ecs("StartInstance", &other)
         .err(404, "InvalidInstanceId.NotFound");
+    // Start/Stop/Reboot/DeleteInstance take no RegionId in the SDK: the id is enough.
+    c.ecs("StartInstance", &[("InstanceId", id.as_str())]).ok();
+    c.ecs("StopInstance", &[("InstanceId", id.as_str())]).ok();
     let sh = c
         .ecs("DescribeInstances", &[("RegionId", "cn-shanghai")])
         .ok();
@@ -487,12 +490,18 @@ fn parameter_faults_answer_the_real_codes() {
         );
     }
     let e = c
-        .ecs("StartInstance", &[("InstanceId", "i-x")])
+        .ecs("DescribeInstances", &[])
         .err(400, "MissingParameter.RegionId");
+    assert_eq!(e["Message"], "The specified RegionId should not be null.");
     assert_eq!(e["HostId"], "ecs.aliyuncs.com");
     assert!(e["Recommend"].as_str().unwrap().contains("product=Ecs"));
     c.ecs("StartInstance", &[("RegionId", REGION)])
         .err(400, "MissingParameter");
+    c.ecs(
+        "StartInstance",
+        &[("InstanceId", "i-x"), ("RegionId", "mars-north-1")],
+    )
+    .err(404, "InvalidRegionId.NotFound");
     // Accepted shapes: a custom image, a Windows host name, a zone without the dash.
     create(&c, &[("ImageId", "m-bp1g7004ksh0oeuc2jzs")]);
     create(

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::ram_roles::{ecs_role, mismatch_network, pass_role};
 use super::{
-    alnum_from, digest, dry_run, incorrect_status, load_instance, nested, on_all_instances,
+    alnum_from, digest, dry_run, incorrect_status, instance_param, nested, on_all_instances,
     on_instance, page_of, paging, region, region_infix,
 };
 use crate::catalog::{ActionSpec, Ctx};
@@ -55,8 +55,6 @@ const MODELLED_PARAMS: &[&str] = &[
 ];
 /// Prefixes of flattened list parameters handled (or, for secrets, deliberately not kept).
 const MODELLED_PREFIXES: &[&str] = &["Tag.", "SecurityGroupIds.", "HostNames.", "Password"];
-
-const NOT_FOUND: &str = "The specified InstanceId does not exist.";
 
 /// Alibaba Cloud's MAC prefix for instance NICs.
 const MAC_PREFIX: &str = "00:16:3e";
@@ -424,8 +422,12 @@ fn replay(ctx: &Ctx<'_>, l: &Launch<'_>) -> ApiResult<Option<Vec<String>>> {
 
 /// A private address in 172.16.0.0/12 no other instance has: a /24 derived from the VSwitch
 /// (so instances of one VSwitch share a subnet), hosts from .1 upwards, the next /24 when full.
-fn allocate_ip(ctx: &Ctx<'_>, l: &Launch<'_>) -> ApiResult<String> {
-    let seed = digest(&["subnet", l.region, l.vswitch_id.unwrap_or("classic")]);
+pub(crate) fn allocate_ip(
+    tx: &rusqlite::Transaction<'_>,
+    region: &str,
+    vswitch_id: Option<&str>,
+) -> ApiResult<String> {
+    let seed = digest(&["subnet", region, vswitch_id.unwrap_or("classic")]);
     let base = (u32::from(seed[0] % 16) << 8) | u32::from(seed[1]);
     for step in 0..4096u32 {
         let subnet = (base + step) % 4096;
@@ -433,7 +435,7 @@ fn allocate_ip(ctx: &Ctx<'_>, l: &Launch<'_>) -> ApiResult<String> {
         let third = subnet & 0xff;
         for host in 1..=253u32 {
             let ip = format!("172.{second}.{third}.{host}");
-            if !store::instances::ip_in_use(ctx.tx, &ip)? {
+            if !store::instances::ip_in_use(tx, &ip)? {
                 return Ok(ip);
             }
         }
@@ -442,13 +444,13 @@ fn allocate_ip(ctx: &Ctx<'_>, l: &Launch<'_>) -> ApiResult<String> {
 }
 
 /// `vpc-` + the region infix + 18 characters derived from the VSwitch: one VPC per VSwitch.
-fn vpc_of(region: &str, vswitch_id: &str) -> String {
+pub(crate) fn vpc_of(region: &str, vswitch_id: &str) -> String {
     let h = digest(&["vpc", region, vswitch_id]);
     format!("vpc-{}{}", region_infix(region), alnum_from(&h, 18))
 }
 
 /// The zone of the VSwitch (or, for a classic instance, of the instance): a fixed letter.
-fn zone_of(region: &str, seed: &str) -> String {
+pub(crate) fn zone_of(region: &str, seed: &str) -> String {
     const LETTERS: &[u8] = b"bcdefghijk";
     let h = digest(&["zone", region, seed]);
     format!(
@@ -457,7 +459,7 @@ fn zone_of(region: &str, seed: &str) -> String {
     )
 }
 
-fn mac_of(instance_id: &str) -> String {
+pub(crate) fn mac_of(instance_id: &str) -> String {
     let h = digest(&["mac", instance_id]);
     format!("{MAC_PREFIX}:{:02x}:{:02x}:{:02x}", h[0], h[1], h[2])
 }
@@ -493,7 +495,7 @@ fn create_instances(
             vswitch_id: l.vswitch_id.map(str::to_string),
             vpc_id: l.vswitch_id.map(|v| vpc_of(l.region, v)),
             security_group_ids: Value::from(l.security_group_ids.clone()).to_string(),
-            private_ip: allocate_ip(ctx, l)?,
+            private_ip: allocate_ip(ctx.tx, l.region, l.vswitch_id)?,
             mac: mac_of(&instance_id),
             serial_number: uuid::Uuid::new_v4().to_string(),
             status: if running { "Running" } else { "Stopped" }.to_string(),
@@ -604,8 +606,7 @@ pub const START_INSTANCE: ActionSpec = ActionSpec {
 
 /// `Stopped` → `Running` (through `Starting`, which passes at once).
 fn start_instance(ctx: &Ctx<'_>) -> ApiResult<Map<String, Value>> {
-    let region = region(ctx)?;
-    let i = load_instance(ctx, region, ctx.params.required("InstanceId")?, NOT_FOUND)?;
+    let i = instance_param(ctx)?;
     if i.status != "Stopped" {
         return Err(incorrect_status());
     }
@@ -623,8 +624,7 @@ pub const STOP_INSTANCE: ActionSpec = ActionSpec {
 
 /// `Running` → `Stopped` (through `Stopping`, which passes at once).
 fn stop_instance(ctx: &Ctx<'_>) -> ApiResult<Map<String, Value>> {
-    let region = region(ctx)?;
-    let i = load_instance(ctx, region, ctx.params.required("InstanceId")?, NOT_FOUND)?;
+    let i = instance_param(ctx)?;
     if i.status != "Running" {
         return Err(incorrect_status());
     }
@@ -642,8 +642,7 @@ pub const REBOOT_INSTANCE: ActionSpec = ActionSpec {
 
 /// `Running` → `Running`, with a new StartTime.
 fn reboot_instance(ctx: &Ctx<'_>) -> ApiResult<Map<String, Value>> {
-    let region = region(ctx)?;
-    let i = load_instance(ctx, region, ctx.params.required("InstanceId")?, NOT_FOUND)?;
+    let i = instance_param(ctx)?;
     if i.status != "Running" {
         return Err(incorrect_status());
     }
@@ -674,8 +673,7 @@ fn attribute<'a>(attrs: &'a Map<String, Value>, name: &str, default: &'a str) ->
 
 /// A `Stopped` instance, or with `Force=true` a `Running` one, is released.
 fn delete_instance(ctx: &Ctx<'_>) -> ApiResult<Map<String, Value>> {
-    let region = region(ctx)?;
-    let i = load_instance(ctx, region, ctx.params.required("InstanceId")?, NOT_FOUND)?;
+    let i = instance_param(ctx)?;
     if attribute(&attributes(&i), "DeletionProtection", "false").eq_ignore_ascii_case("true") {
         return Err(ApiError::new(
             403,

@@ -148,13 +148,20 @@ pub fn on_all_instances(ctx: &Ctx<'_>, action: &str) -> Vec<Permission> {
     )]
 }
 
-/// `ecs:<Action>` on the instance named by the `InstanceId` parameter.
+/// `ecs:<Action>` on the instance named by the `InstanceId` parameter, in the instance's own
+/// region (these actions take no RegionId in the SDK).
 #[must_use]
 pub fn on_instance(ctx: &Ctx<'_>, action: &str) -> Vec<Permission> {
     let id = ctx.params.get("InstanceId").unwrap_or("*");
+    let region = store::instances::get(ctx.tx, id)
+        .ok()
+        .flatten()
+        .map(|i| i.region_id)
+        .or_else(|| ctx.params.get("RegionId").map(str::to_string))
+        .unwrap_or_else(|| "*".to_string());
     vec![Permission::new(
         format!("ecs:{action}"),
-        instance_arn(ctx, id),
+        format!("acs:ecs:{region}:{}:instance/{id}", ctx.account_id()),
     )]
 }
 
@@ -204,6 +211,23 @@ pub fn parse_instance_ids(text: &str) -> ApiResult<Vec<String>> {
 
 pub fn instance_not_found(message: &'static str) -> ApiError {
     ApiError::new(404, "InvalidInstanceId.NotFound", message)
+}
+
+/// The instance named by `InstanceId`, for the actions whose SDK request carries no RegionId
+/// (Start/Stop/Reboot/DeleteInstance). A RegionId, when a client adds one anyway (aliyunsdkcore
+/// always does), must be a real region and the instance's own.
+pub fn instance_param(ctx: &Ctx<'_>) -> ApiResult<InstanceRow> {
+    let id = ctx.params.required("InstanceId")?;
+    let wanted = match ctx.params.get("RegionId") {
+        Some(_) => Some(region(ctx)?),
+        None => None,
+    };
+    match store::instances::get(ctx.tx, id)? {
+        Some(i) if wanted.is_none_or(|r| r == i.region_id) => Ok(i),
+        _ => Err(instance_not_found(
+            "The specified InstanceId does not exist.",
+        )),
+    }
 }
 
 /// The instance in the request's region, or `InvalidInstanceId.NotFound` (404).
