@@ -469,6 +469,16 @@ def test_policy_name_conflicts_and_missing(acsemu, sdk):
     assert_error(fails(ram, lambda: ram.ram("DeleteUser", UserName=missing)), "EntityNotExist.User", 404)
     assert_error(fails(ram, lambda: ram.ram("GetGroup", GroupName=missing)), "EntityNotExist.Group", 404)
     assert_error(fails(ram, lambda: ram.ram("ListAccessKeys", UserName=missing)), "EntityNotExist.User", 404)
+    assert_error(fails(ram, lambda: ram.ram("CreateAccessKey", UserName=missing)), "EntityNotExist.User", 404)
+    assert_error(fails(ram, lambda: ram.ram("AttachPolicyToUser", PolicyType="Custom", PolicyName=pol,
+                                            UserName=missing)), "EntityNotExist.User", 404)
+    assert_error(fails(ram, lambda: ram.ram("AttachPolicyToGroup", PolicyType="Custom", PolicyName=pol,
+                                            GroupName=missing)), "EntityNotExist.Group", 404)
+    assert_error(fails(ram, lambda: ram.ram("ListPoliciesForRole", RoleName=missing)), "EntityNotExist.Role", 404)
+    assert_error(fails(ram, lambda: ram.ram("ListEntitiesForPolicy", PolicyType="Custom", PolicyName=missing)),
+                 "EntityNotExist.Policy", 404)
+    assert_error(fails(ram, lambda: ram.ram("CreatePolicyVersion", PolicyName=missing,
+                                            PolicyDocument=SEED_OSS_POLICY)), "EntityNotExist.Policy", 404)
     ram.ram("DeletePolicy", PolicyName=pol)
 
 
@@ -497,6 +507,15 @@ def test_system_policy_ecs_full_access(acsemu, sdk):
         assert name in system, sorted(system)
         assert system[name]["PolicyType"] == "System"
     assert all(p["PolicyType"] == "System" for p in system.values())
+    assert isinstance(system["AliyunECSFullAccess"]["AttachmentCount"], int)
+
+    # without the filter: both kinds (ram.md: PolicyType is an optional filter)
+    pol = unique_name("ct-sys-mix")
+    ram.ram("CreatePolicy", PolicyName=pol, PolicyDocument=SEED_OSS_POLICY)
+    both = {p["PolicyName"]: p["PolicyType"] for p in items(ram.ram("ListPolicies", MaxItems=1000),
+                                                             "Policies", "Policy")}
+    assert (both.get(pol), both.get("AliyunECSFullAccess")) == ("Custom", "System"), both
+    ram.ram("DeletePolicy", PolicyName=pol)
 
 
 # ---- groups --------------------------------------------------------------------------------------
