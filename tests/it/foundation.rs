@@ -385,3 +385,30 @@ fn control_token_is_required_when_set() {
     // The API itself does not need the token.
     Client::root(&s).ram("ListRoles", &[]).ok();
 }
+
+#[test]
+fn clock_offset_flag_and_persistence() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data: Some(dir.path().join("clock.db")),
+        clock_offset: Some(7200),
+        ..Config::ephemeral()
+    };
+    let s = server_with(config.clone());
+    let clock = raw("GET", &format!("{}/_acsemu/clock", s.endpoint), None).ok();
+    assert_eq!(clock["offset_seconds"], 7200);
+    raw(
+        "POST",
+        &format!("{}/_acsemu/clock", s.endpoint),
+        Some(r#"{"advance_seconds": 60}"#),
+    )
+    .ok();
+    s.stop();
+    // Without the flag, the saved offset comes back.
+    let s = server_with(Config {
+        clock_offset: None,
+        ..config
+    });
+    let clock = raw("GET", &format!("{}/_acsemu/clock", s.endpoint), None).ok();
+    assert_eq!(clock["offset_seconds"], 7260);
+}
