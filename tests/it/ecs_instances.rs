@@ -388,7 +388,8 @@ fn dry_run_checks_everything_and_changes_nothing() {
 fn parameter_faults_answer_the_real_codes() {
     let s = server();
     let c = Client::root(&s);
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (with(&[("RegionId", "")]), 400, "MissingParameter.RegionId"),
         (
             with(&[("RegionId", "mars-north-1")]),
@@ -636,7 +637,7 @@ fn describe_instances_filters_and_pages() {
     );
     assert_eq!(ids_of(&p1), [web1.clone(), web2.clone()]);
     let p2 = describe(&c, &[("PageSize", "2"), ("PageNumber", "2")]);
-    assert_eq!(ids_of(&p2), [db.clone()]);
+    assert_eq!(ids_of(&p2), std::slice::from_ref(&db));
     let p9 = describe(&c, &[("PageNumber", "9")]);
     assert!(ids_of(&p9).is_empty());
     assert_eq!(p9["TotalCount"], 3);
