@@ -69,6 +69,9 @@ pub struct ServeArgs {
     /// Metadata GETs need a token from `PUT /latest/api/token` (hardened mode).
     #[arg(long, env = "ACSEMU_METADATA_HARDENED")]
     pub metadata_hardened: bool,
+    /// Also serve OSS, alone, on this address (every request there is an OSS request).
+    #[arg(long, env = "ACSEMU_OSS_LISTEN")]
+    pub oss_listen: Option<SocketAddr>,
 }
 
 /// What the running server needs of the flags.
@@ -85,6 +88,7 @@ pub struct Config {
     pub metadata_listen: Option<SocketAddr>,
     pub metadata_instance: Option<String>,
     pub metadata_hardened: bool,
+    pub oss_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -111,6 +115,7 @@ impl Config {
             metadata_listen: a.metadata_listen,
             metadata_instance: a.metadata_instance.clone().filter(|i| !i.is_empty()),
             metadata_hardened: a.metadata_hardened,
+            oss_listen: a.oss_listen,
         })
     }
 
@@ -129,6 +134,7 @@ impl Config {
             metadata_listen: None,
             metadata_instance: None,
             metadata_hardened: false,
+            oss_listen: None,
         }
     }
 }

@@ -66,9 +66,14 @@ async fn start(config: Config, workers: usize) -> Result<(), String> {
     let c = &state.config;
     let mut out = std::io::stdout().lock();
     // The one ready line scripts and test fixtures wait for.
+    let oss = state
+        .oss
+        .listener()
+        .map(|a| format!(" oss_endpoint=http://{a}"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "acsemu ready endpoint=http://{} account_id={} access_key_id={} access_key_secret={}",
+        "acsemu ready endpoint=http://{} account_id={} access_key_id={} access_key_secret={}{oss}",
         bound.addr, c.account_id, c.root_access_key_id, c.root_access_key_secret
     );
     let _ = out.flush();

@@ -1,4 +1,4 @@
-//! Listeners and the top router (rpc | metadata | control), nothing else.
+//! Listeners and the top router (rpc | metadata | oss | control), nothing else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub metadata: crate::metadata::MetadataState,
     pub recent: crate::recent::Recent,
+    pub oss: crate::products::oss::OssState,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,7 @@ impl AppState {
             catalog,
             recent: crate::recent::Recent::default(),
             metadata: crate::metadata::MetadataState::default(),
+            oss: crate::products::oss::OssState::default(),
         })
     }
 }
@@ -115,6 +117,15 @@ pub fn bind(state: Arc<AppState>, workers: usize) -> Result<Bound, StartError> {
             .map_err(|e| StartError::Bind(m, e))?;
         state.metadata.set_listener(local);
     }
+    if let Some(o) = state.config.oss_listen {
+        // The OSS-only listener, told apart the same way.
+        let listener = std::net::TcpListener::bind(o).map_err(|e| StartError::Bind(o, e))?;
+        let local = listener.local_addr().map_err(|e| StartError::Bind(o, e))?;
+        server = server
+            .listen(listener)
+            .map_err(|e| StartError::Bind(o, e))?;
+        state.oss.set_listener(local);
+    }
     let addr = server
         .addrs()
         .first()
@@ -132,6 +143,13 @@ async fn route(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    // OSS reads its own (larger) bodies: decide before reading.
+    let local = req.app_config().local_addr();
+    if state.oss.is_listener(local)
+        || (!state.metadata.is_listener(local) && crate::products::oss::is_oss_request(&req))
+    {
+        return crate::products::oss::serve(&state, &req, payload).await;
+    }
     let body = match read_body(payload, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(e) => return rpc_error(&req, &e),

@@ -79,13 +79,17 @@ pub fn common_condition_keys(
 /// Why [`authorize_caller`] refused.
 #[derive(Debug)]
 pub enum Refusal {
-    /// The policies refused this permission; the decision says which statement decided.
-    Denied {
-        permission: Permission,
-        decision: Decision,
-    },
+    /// The policies refused this permission.
+    Denied(Box<Denied>),
     /// The policies could not be read.
     Fault(ApiError),
+}
+
+/// A refused permission and the decision (which statement decided).
+#[derive(Debug)]
+pub struct Denied {
+    pub permission: Permission,
+    pub decision: Decision,
 }
 
 /// Allows the root account and, with `--enforce off`, everyone; evaluates the caller's
@@ -132,10 +136,10 @@ pub fn authorize_caller(
             _ => policy::evaluate(&named, &rc),
         };
         if !decision.is_allowed() {
-            return Err(Refusal::Denied {
+            return Err(Refusal::Denied(Box::new(Denied {
                 permission: p.clone(),
                 decision,
-            });
+            })));
         }
     }
     Ok(())
@@ -149,10 +153,7 @@ pub fn authorize(ctx: &Ctx<'_>, permissions: &[Permission]) -> ApiResult<()> {
     let keys = condition_keys(ctx);
     match authorize_caller(ctx.state, ctx.tx, ctx.caller, permissions, &keys) {
         Ok(()) => Ok(()),
-        Err(Refusal::Denied {
-            permission,
-            decision,
-        }) => Err(denial(ctx, &permission, &decision)),
+        Err(Refusal::Denied(d)) => Err(denial(ctx, &d.permission, &d.decision)),
         Err(Refusal::Fault(e)) => Err(e),
     }
 }

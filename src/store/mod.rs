@@ -2,6 +2,7 @@
 
 pub mod instances;
 pub mod keys;
+pub mod oss;
 pub mod policies;
 pub mod principals;
 pub mod roles;
