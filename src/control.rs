@@ -1,10 +1,14 @@
-//! Control endpoints outside the API: `/_acsemu/health`, `/_acsemu/reset`, `/_acsemu/clock`.
+//! Control endpoints outside the API: `/_acsemu/health`, `/_acsemu/reset`, `/_acsemu/clock`,
+//! the dashboard (`/_acsemu/`, `/_acsemu/policies`, `/_acsemu/requests`, see dashboard.rs) and
+//! `/_acsemu/credentials/<instance-id>`, the instance's role credentials for the official
+//! `credentials_uri` provider (`ALIBABA_CLOUD_CREDENTIALS_URI`).
 
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::clock::{self, Clock};
+use crate::dashboard;
 use crate::ids;
 use crate::protocol::encode::{self, Format};
 use crate::protocol::{ApiError, ApiResult};
@@ -12,35 +16,63 @@ use crate::server::{status, AppState};
 use crate::store::{self, Store};
 
 const CLOCK_KEY: &str = "clock_offset_seconds";
+const CREDENTIALS_PREFIX: &str = "/_acsemu/credentials/";
 
 pub fn handle(state: &AppState, req: &HttpRequest, path: &str, body: &[u8]) -> HttpResponse {
     let method = req.method().as_str();
-    let result = match guard(state, req) {
-        Err(e) => Err(e),
-        Ok(()) => route(state, method, path, body),
-    };
-    match result {
+    if let Err(e) = guard(state, req, path) {
+        return error_response(&e);
+    }
+    if let Some(view) = dashboard::View::of_path(path) {
+        if method != "GET" && method != "HEAD" {
+            return error_response(&ApiError::unsupported_method());
+        }
+        return match dashboard::page(state, view) {
+            Ok(html) => HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("cache-control", "no-store"))
+                .body(html),
+            Err(e) => error_response(&e),
+        };
+    }
+    if let Some(instance_id) = path.strip_prefix(CREDENTIALS_PREFIX) {
+        if method != "GET" {
+            return error_response(&ApiError::unsupported_method());
+        }
+        return match credentials(state, instance_id) {
+            Ok(document) => HttpResponse::Ok()
+                .content_type("application/json;charset=utf-8")
+                .insert_header(("cache-control", "no-store"))
+                .body(document),
+            Err(e) => error_response(&e),
+        };
+    }
+    match route(state, method, path, body) {
         Ok(v) => HttpResponse::Ok()
             .content_type("application/json;charset=utf-8")
             .body(v.to_string()),
-        Err(e) => {
-            let request_id = ids::request_id();
-            HttpResponse::build(status(e.status))
-                .content_type(Format::Json.content_type())
-                .body(encode::error(
-                    &e,
-                    &request_id,
-                    "acsemu",
-                    "Acsemu",
-                    Format::Json,
-                ))
-        }
+        Err(e) => error_response(&e),
     }
 }
 
+fn error_response(e: &ApiError) -> HttpResponse {
+    let request_id = ids::request_id();
+    HttpResponse::build(status(e.status))
+        .content_type(Format::Json.content_type())
+        .body(encode::error(
+            e,
+            &request_id,
+            "acsemu",
+            "Acsemu",
+            Format::Json,
+        ))
+}
+
 /// Control endpoints answer loopback callers only and, with `--control-token`, only callers
-/// that present it (compared in constant time).
-fn guard(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
+/// that present it (compared in constant time) in `X-Acsemu-Control-Token`, or, on the
+/// credentials endpoint, whose URL a credentials provider fetches without headers of its own,
+/// in the `token` query parameter.
+fn guard(state: &AppState, req: &HttpRequest, path: &str) -> ApiResult<()> {
     let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
     if !loopback {
         return Err(ApiError::new(
@@ -51,11 +83,21 @@ fn guard(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
     }
     if let Some(expected) = &state.config.control_token {
         use subtle::ConstantTimeEq;
-        let given = req
+        let header = req
             .headers()
             .get("x-acsemu-control-token")
-            .map(|v| v.as_bytes().to_vec())
-            .unwrap_or_default();
+            .map(|v| v.as_bytes().to_vec());
+        let query = || {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                .ok()
+                .and_then(|q| q.into_iter().find(|(k, _)| k == "token"))
+                .map(|(_, v)| v.into_bytes())
+        };
+        let given = match header {
+            Some(h) => h,
+            None if path.starts_with(CREDENTIALS_PREFIX) => query().unwrap_or_default(),
+            None => Vec::new(),
+        };
         if !bool::from(given.as_slice().ct_eq(expected.as_bytes())) {
             return Err(ApiError::new(
                 403,
@@ -65,6 +107,34 @@ fn guard(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// The instance's role credentials, exactly the metadata service's document (and the same
+/// rotating sessions: `metadata::credentials` decides when a new one is due).
+fn credentials(state: &AppState, instance_id: &str) -> ApiResult<String> {
+    let now = state.clock.now_unix();
+    state.store.transaction(true, |tx| {
+        let not_found = |message: String| ApiError::new(404, "NotFound", message);
+        let instance = store::instances::get(tx, instance_id)?
+            .ok_or_else(|| not_found(format!("No ECS instance {instance_id}.")))?;
+        if instance.status != "Running" {
+            return Err(not_found(format!(
+                "Instance {instance_id} is {}: only a Running instance gets role credentials (StartInstance starts it).",
+                instance.status
+            )));
+        }
+        let role = instance.ram_role_name.clone().ok_or_else(|| {
+            not_found(format!(
+                "Instance {instance_id} has no RAM role attached (AttachInstanceRamRole)."
+            ))
+        })?;
+        let reply = crate::metadata::credentials(state, tx, &instance, &role, now)?;
+        if reply.status == 200 {
+            Ok(reply.body)
+        } else {
+            Err(ApiError::new(reply.status, "NotFound", reply.body))
+        }
+    })
 }
 
 fn route(state: &AppState, method: &str, path: &str, body: &[u8]) -> ApiResult<serde_json::Value> {

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod dashboard;
 pub mod dispatch;
 pub mod ids;
 pub mod metadata;
@@ -14,6 +15,7 @@ pub mod products;
 pub mod protocol;
 pub mod recent;
 pub mod server;
+pub mod state_file;
 pub mod store;
 pub mod testing;
 

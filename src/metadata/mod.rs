@@ -381,8 +381,9 @@ fn serve_inner(
 }
 
 /// The role's credentials for this instance: the newest session while more than 30 minutes
-/// of it remain, else a new one (the previous stays valid until its own Expiration).
-fn credentials(
+/// of it remain, else a new one (the previous stays valid until its own Expiration). Also what
+/// `GET /_acsemu/credentials/<instance-id>` answers (control.rs).
+pub fn credentials(
     state: &AppState,
     tx: &Transaction<'_>,
     instance: &InstanceRow,

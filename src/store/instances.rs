@@ -124,6 +124,17 @@ pub fn list_region(tx: &Transaction<'_>, region_id: &str) -> ApiResult<Vec<Insta
     Ok(rows)
 }
 
+/// Every instance, oldest first: for `acsemu export` and the dashboard.
+pub fn list_all(tx: &Transaction<'_>) -> ApiResult<Vec<InstanceRow>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM instances ORDER BY creation_time, rowid"
+    ))?;
+    let rows = stmt
+        .query_map([], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// The instances an earlier call created with this ClientToken, in launch order.
 pub fn by_client_token(tx: &Transaction<'_>, token: &str) -> ApiResult<Vec<InstanceRow>> {
     let mut stmt = tx.prepare_cached(&format!(

@@ -79,6 +79,18 @@ impl Store {
                     path: p.display().to_string(),
                     reason: e.to_string(),
                 })?;
+                // Read the file once before the pool does: the pool retries a file that is not
+                // a database until its 30-second timeout, this says so at once.
+                Connection::open(p)
+                    .and_then(|c| {
+                        c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                            r.get::<_, i64>(0)
+                        })
+                    })
+                    .map_err(|e| StoreError::Open {
+                        path: p.display().to_string(),
+                        reason: e.to_string(),
+                    })?;
                 (
                     SqliteConnectionManager::file(p).with_init(|c| {
                         c.execute_batch("PRAGMA journal_mode = WAL;")?;

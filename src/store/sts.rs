@@ -87,3 +87,14 @@ pub fn prune(tx: &Transaction<'_>, now: i64) -> ApiResult<usize> {
         [now - 86_400],
     )?)
 }
+
+/// Sessions still valid at `now`, soonest expiry first: for the dashboard.
+pub fn list_live(tx: &Transaction<'_>, now: i64) -> ApiResult<Vec<SessionRow>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sts_sessions WHERE expiration > ?1 ORDER BY expiration, access_key_id"
+    ))?;
+    let rows = stmt
+        .query_map([now], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
