@@ -146,10 +146,15 @@ async fn start(
         .listener()
         .map(|a| format!(" oss_endpoint=http://{a}"))
         .unwrap_or_default();
+    let metadata = state
+        .metadata
+        .listener()
+        .map(|a| format!(" metadata_endpoint=http://{a}"))
+        .unwrap_or_default();
     // The one ready line scripts and test fixtures wait for: always the first line.
     let _ = writeln!(
         out,
-        "acsemu ready endpoint=http://{} account_id={} access_key_id={} access_key_secret={}{oss}",
+        "acsemu ready endpoint=http://{} account_id={} access_key_id={} access_key_secret={}{oss}{metadata}",
         bound.addr, c.account_id, c.root_access_key_id, c.root_access_key_secret
     );
     // Then what `acsemu env` prints, for copy and paste.
