@@ -7,6 +7,7 @@ mod authorization;
 mod ecs_instances;
 mod foundation;
 mod metadata;
+mod oss;
 mod ram_groups;
 mod ram_policies;
 mod ram_shapes;
