@@ -257,8 +257,15 @@ fn env_lines(
     lines
 }
 
+/// Everything but the unreserved characters of RFC 3986.
+const URL_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn percent_encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, URL_VALUE).to_string()
 }
 
 /// Single quotes, with each `'` written as `'\''`.

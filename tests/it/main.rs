@@ -4,6 +4,7 @@
 mod support;
 
 mod authorization;
+mod day_to_day;
 mod ecs_instances;
 mod foundation;
 mod metadata;
