@@ -38,9 +38,20 @@ impl Algorithm {
 /// Sorted `key=value` pairs of every parameter but `Signature`, each side percent-encoded.
 #[must_use]
 pub fn canonicalized_query(params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, String)> = params
+    let signed: Vec<(String, String)> = params
         .iter()
         .filter(|(k, _)| k != "Signature")
+        .cloned()
+        .collect();
+    sorted_encoded(&signed)
+}
+
+/// `k=v` pairs, both sides percent-encoded, sorted, joined by `&`: the canonical form V1 and
+/// V3 share.
+#[must_use]
+pub fn sorted_encoded(params: &[(String, String)]) -> String {
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
         .map(|(k, v)| (percent_encode(k), percent_encode(v)))
         .collect();
     pairs.sort();

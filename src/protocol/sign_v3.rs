@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::sign_v1::{hmac_sha256, percent_encode};
+use super::sign_v1::{hmac_sha256, sorted_encoded};
 
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -65,16 +65,7 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, AuthorizationE
 /// Sorted `key=value`, both sides percent-encoded, joined with `&`.
 #[must_use]
 pub fn canonical_query(params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (percent_encode(k), percent_encode(v)))
-        .collect();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    sorted_encoded(params)
 }
 
 /// One `name:value\n` line per signed header; repeated headers trimmed, sorted, joined by `,`.

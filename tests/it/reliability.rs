@@ -18,12 +18,18 @@ struct Proc {
 }
 
 fn spawn(db: &std::path::Path) -> Proc {
+    launch(db, &["--quiet"], Stdio::null(), &[])
+}
+
+/// Starts the binary on `db` and waits for its ready line.
+fn launch(db: &std::path::Path, extra: &[&str], stderr: Stdio, env: &[(&str, &str)]) -> Proc {
     let mut child = Command::new(env!("CARGO_BIN_EXE_acsemu"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(db)
-        .args(["--quiet"])
+        .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("spawn acsemu");
     let stdout = child.stdout.take().unwrap();
@@ -293,26 +299,10 @@ fn sixty_four_clients_at_once() {
     assert_eq!(listed["Roles"]["Role"].as_array().unwrap().len(), 65);
 }
 
-/// Starts the binary with its log captured to a file.
+/// Starts the binary with its debug log captured to a file.
 fn spawn_logged(db: &std::path::Path, log: &std::path::Path) -> Proc {
     let log_file = std::fs::File::create(log).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_acsemu"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(db)
-        .env("ACSEMU_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log_file))
-        .spawn()
-        .expect("spawn acsemu");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let endpoint = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("endpoint="))
-        .unwrap_or_else(|| panic!("no ready line: {line:?}"))
-        .to_string();
-    Proc { child, endpoint }
+    launch(db, &[], Stdio::from(log_file), &[("ACSEMU_LOG", "debug")])
 }
 
 fn sigterm(p: &Proc) {
