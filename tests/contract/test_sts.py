@@ -86,7 +86,7 @@ def assert_session_identity(ident: dict, setup: Setup, session: str) -> None:
 # ---- the seed flow -------------------------------------------------------------------------------
 
 
-@BOTH
+@pytest.mark.parametrize("sdk", ALL_SIGNERS)
 def test_assume_role_seed_flow(acsemu, sdk):
     s = Setup(acsemu, sdk)
     before = time.time()
