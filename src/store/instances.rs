@@ -69,10 +69,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<InstanceRow> {
 }
 
 pub fn insert(tx: &Transaction<'_>, i: &InstanceRow) -> ApiResult<()> {
-    tx.execute(
-        &format!(
+    tx.prepare_cached(&format!(
             "INSERT INTO instances ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
-        ),
+        ))?
+            .execute(
         params![
             i.instance_id,
             i.region_id,
@@ -105,11 +105,10 @@ pub fn insert(tx: &Transaction<'_>, i: &InstanceRow) -> ApiResult<()> {
 
 pub fn get(tx: &Transaction<'_>, instance_id: &str) -> ApiResult<Option<InstanceRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM instances WHERE instance_id = ?1"),
-            [instance_id],
-            from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM instances WHERE instance_id = ?1"
+        ))?
+        .query_row([instance_id], from_row)
         .optional()?)
 }
 
@@ -148,21 +147,17 @@ pub fn by_client_token(tx: &Transaction<'_>, token: &str) -> ApiResult<Vec<Insta
 
 pub fn by_private_ip(tx: &Transaction<'_>, ip: &str) -> ApiResult<Option<InstanceRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM instances WHERE private_ip = ?1"),
-            [ip],
-            from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM instances WHERE private_ip = ?1"
+        ))?
+        .query_row([ip], from_row)
         .optional()?)
 }
 
 pub fn ip_in_use(tx: &Transaction<'_>, ip: &str) -> ApiResult<bool> {
     Ok(tx
-        .query_row(
-            "SELECT 1 FROM instances WHERE private_ip = ?1",
-            [ip],
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM instances WHERE private_ip = ?1")?
+        .query_row([ip], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -184,8 +179,8 @@ pub fn set_status(
     status: &str,
     start_time: Option<i64>,
 ) -> ApiResult<()> {
-    tx.execute(
-        "UPDATE instances SET status = ?2, start_time = COALESCE(?3, start_time) WHERE instance_id = ?1",
+    tx.prepare_cached("UPDATE instances SET status = ?2, start_time = COALESCE(?3, start_time) WHERE instance_id = ?1")?
+            .execute(
         params![instance_id, status, start_time],
     )?;
     Ok(())
@@ -198,18 +193,16 @@ pub fn set_role(
     role_name: Option<&str>,
     policy: Option<&str>,
 ) -> ApiResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE instances SET ram_role_name = ?2, ram_role_policy = ?3 WHERE instance_id = ?1",
-        params![instance_id, role_name, policy],
-    )?;
+    )?
+    .execute(params![instance_id, role_name, policy])?;
     Ok(())
 }
 
 pub fn delete(tx: &Transaction<'_>, instance_id: &str) -> ApiResult<()> {
-    tx.execute(
-        "DELETE FROM instances WHERE instance_id = ?1",
-        [instance_id],
-    )?;
+    tx.prepare_cached("DELETE FROM instances WHERE instance_id = ?1")?
+        .execute([instance_id])?;
     Ok(())
 }
 
@@ -223,13 +216,14 @@ pub fn newest_session(
     now: i64,
 ) -> ApiResult<Option<String>> {
     Ok(tx
-        .query_row(
+        .prepare_cached(
             "SELECT access_key_id FROM sts_sessions
              WHERE source = 'ecs' AND session_name = ?1 AND role_id = ?2 AND session_policy IS ?3
                AND expiration > ?4
              ORDER BY create_date DESC, expiration DESC LIMIT 1",
-            params![instance_id, role_id, session_policy, now],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![instance_id, role_id, session_policy, now], |r| {
+            r.get(0)
+        })
         .optional()?)
 }

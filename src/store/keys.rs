@@ -27,11 +27,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AccessKeyRow> {
 
 pub fn get(tx: &Transaction<'_>, access_key_id: &str) -> ApiResult<Option<AccessKeyRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM access_keys WHERE access_key_id = ?1"),
-            [access_key_id],
-            from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM access_keys WHERE access_key_id = ?1"
+        ))?
+        .query_row([access_key_id], from_row)
         .optional()?)
 }
 
@@ -46,34 +45,28 @@ pub fn list_for_user(tx: &Transaction<'_>, user_id: &str) -> ApiResult<Vec<Acces
 }
 
 pub fn insert(tx: &Transaction<'_>, k: &AccessKeyRow) -> ApiResult<()> {
-    tx.execute(
-        "INSERT INTO access_keys (access_key_id, user_id, access_key_secret, status, create_date) VALUES (?1, ?2, ?3, ?4, ?5)",
+    tx.prepare_cached("INSERT INTO access_keys (access_key_id, user_id, access_key_secret, status, create_date) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(
         params![k.access_key_id, k.user_id, k.access_key_secret, k.status, k.create_date],
     )?;
     Ok(())
 }
 
 pub fn set_status(tx: &Transaction<'_>, access_key_id: &str, status: &str) -> ApiResult<()> {
-    tx.execute(
-        "UPDATE access_keys SET status = ?2 WHERE access_key_id = ?1",
-        params![access_key_id, status],
-    )?;
+    tx.prepare_cached("UPDATE access_keys SET status = ?2 WHERE access_key_id = ?1")?
+        .execute(params![access_key_id, status])?;
     Ok(())
 }
 
 pub fn delete(tx: &Transaction<'_>, access_key_id: &str) -> ApiResult<()> {
-    tx.execute(
-        "DELETE FROM access_keys WHERE access_key_id = ?1",
-        [access_key_id],
-    )?;
+    tx.prepare_cached("DELETE FROM access_keys WHERE access_key_id = ?1")?
+        .execute([access_key_id])?;
     Ok(())
 }
 
 /// A user's keys: what the two-key limit and DeleteUser count.
 pub fn count_for_user(tx: &Transaction<'_>, user_id: &str) -> ApiResult<i64> {
-    Ok(tx.query_row(
-        "SELECT COUNT(*) FROM access_keys WHERE user_id = ?1",
-        [user_id],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached("SELECT COUNT(*) FROM access_keys WHERE user_id = ?1")?
+        .query_row([user_id], |r| r.get(0))?)
 }

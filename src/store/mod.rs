@@ -66,6 +66,9 @@ pub struct Store {
 }
 
 fn init_connection(c: &mut Connection) -> rusqlite::Result<()> {
+    // Every statement of the store stays prepared: parsing SQL was a visible share of a
+    // request's time in the benchmark profile.
+    c.set_prepared_statement_cache_capacity(256);
     c.execute_batch(
         "PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 10000;

@@ -30,34 +30,33 @@ fn bucket_from(r: &Row<'_>) -> rusqlite::Result<BucketRow> {
 
 pub fn get_bucket(tx: &Transaction<'_>, name: &str) -> ApiResult<Option<BucketRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {BUCKET_COLUMNS} FROM oss_buckets WHERE name = ?1"),
-            [name],
-            bucket_from,
-        )
+        .prepare_cached(&format!(
+            "SELECT {BUCKET_COLUMNS} FROM oss_buckets WHERE name = ?1"
+        ))?
+        .query_row([name], bucket_from)
         .optional()?)
 }
 
 /// False when the name is taken.
 pub fn insert_bucket(tx: &Transaction<'_>, b: &BucketRow) -> ApiResult<bool> {
-    let n = tx.execute(
-        &format!("INSERT INTO oss_buckets ({BUCKET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO NOTHING"),
+    let n = tx.prepare_cached(&format!("INSERT INTO oss_buckets ({BUCKET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO NOTHING"))?
+            .execute(
         params![b.name, b.account_id, b.location, b.storage_class, b.acl, b.created_ms],
     )?;
     Ok(n == 1)
 }
 
 pub fn delete_bucket(tx: &Transaction<'_>, name: &str) -> ApiResult<bool> {
-    Ok(tx.execute("DELETE FROM oss_buckets WHERE name = ?1", [name])? == 1)
+    Ok(tx
+        .prepare_cached("DELETE FROM oss_buckets WHERE name = ?1")?
+        .execute([name])?
+        == 1)
 }
 
 pub fn bucket_has_objects(tx: &Transaction<'_>, name: &str) -> ApiResult<bool> {
     Ok(tx
-        .query_row(
-            "SELECT 1 FROM oss_objects WHERE bucket = ?1 LIMIT 1",
-            [name],
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM oss_objects WHERE bucket = ?1 LIMIT 1")?
+        .query_row([name], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -136,11 +135,10 @@ fn meta_json(meta: &[(String, String)]) -> String {
 
 pub fn get_meta(tx: &Transaction<'_>, bucket: &str, key: &str) -> ApiResult<Option<ObjectMeta>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {META_COLUMNS} FROM oss_objects WHERE bucket = ?1 AND key = ?2"),
-            [bucket, key],
-            meta_from,
-        )
+        .prepare_cached(&format!(
+            "SELECT {META_COLUMNS} FROM oss_objects WHERE bucket = ?1 AND key = ?2"
+        ))?
+        .query_row([bucket, key], meta_from)
         .optional()?)
 }
 
@@ -156,30 +154,29 @@ pub fn read_range(
     let start = i64::try_from(start).unwrap_or(i64::MAX - 1) + 1;
     let len = i64::try_from(len).unwrap_or(i64::MAX);
     Ok(tx
-        .query_row(
+        .prepare_cached(
             "SELECT substr(data, ?3, ?4) FROM oss_objects WHERE bucket = ?1 AND key = ?2",
-            params![bucket, key, start, len],
-            |r| {
-                // substr of an empty BLOB answers an empty TEXT.
-                match r.get_ref(0)? {
-                    rusqlite::types::ValueRef::Blob(b) => Ok(b.to_vec()),
-                    rusqlite::types::ValueRef::Text(t) => Ok(t.to_vec()),
-                    _ => Ok(Vec::new()),
-                }
-            },
-        )
+        )?
+        .query_row(params![bucket, key, start, len], |r| {
+            // substr of an empty BLOB answers an empty TEXT.
+            match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Blob(b) => Ok(b.to_vec()),
+                rusqlite::types::ValueRef::Text(t) => Ok(t.to_vec()),
+                _ => Ok(Vec::new()),
+            }
+        })
         .optional()?)
 }
 
 /// Creates or replaces the object (metadata and content in the same row).
 pub fn put(tx: &Transaction<'_>, bucket: &str, meta: &ObjectMeta, data: &[u8]) -> ApiResult<()> {
-    tx.execute(
-        "INSERT INTO oss_objects (bucket, key, size, etag, crc64, content_type, user_meta, last_modified_ms, data)
+    tx.prepare_cached("INSERT INTO oss_objects (bucket, key, size, etag, crc64, content_type, user_meta, last_modified_ms, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT(bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
            crc64 = excluded.crc64, content_type = excluded.content_type,
            user_meta = excluded.user_meta, last_modified_ms = excluded.last_modified_ms,
-           data = excluded.data",
+           data = excluded.data")?
+            .execute(
         params![
             bucket,
             meta.key,
@@ -204,14 +201,14 @@ pub fn copy(
     bucket: &str,
     meta: &ObjectMeta,
 ) -> ApiResult<bool> {
-    let n = tx.execute(
-        "INSERT INTO oss_objects (bucket, key, size, etag, crc64, content_type, user_meta, last_modified_ms, data)
+    let n = tx.prepare_cached("INSERT INTO oss_objects (bucket, key, size, etag, crc64, content_type, user_meta, last_modified_ms, data)
          SELECT ?1, ?2, size, etag, crc64, ?3, ?4, ?5, data FROM oss_objects
          WHERE bucket = ?6 AND key = ?7
          ON CONFLICT(bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
            crc64 = excluded.crc64, content_type = excluded.content_type,
            user_meta = excluded.user_meta, last_modified_ms = excluded.last_modified_ms,
-           data = excluded.data",
+           data = excluded.data")?
+            .execute(
         params![
             bucket,
             meta.key,
@@ -226,10 +223,10 @@ pub fn copy(
 }
 
 pub fn delete(tx: &Transaction<'_>, bucket: &str, key: &str) -> ApiResult<bool> {
-    Ok(tx.execute(
-        "DELETE FROM oss_objects WHERE bucket = ?1 AND key = ?2",
-        [bucket, key],
-    )? == 1)
+    Ok(tx
+        .prepare_cached("DELETE FROM oss_objects WHERE bucket = ?1 AND key = ?2")?
+        .execute([bucket, key])?
+        == 1)
 }
 
 /// Walks the bucket's objects whose keys start with `prefix` and sort after `after`, in key

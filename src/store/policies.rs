@@ -49,11 +49,11 @@ pub fn attachment_count(
     policy_type: &str,
     policy_name: &str,
 ) -> ApiResult<i64> {
-    Ok(tx.query_row(
-        "SELECT COUNT(*) FROM policy_attachments WHERE policy_type = ?1 AND policy_name = ?2",
-        params![policy_type, policy_name],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM policy_attachments WHERE policy_type = ?1 AND policy_name = ?2",
+        )?
+        .query_row(params![policy_type, policy_name], |r| r.get(0))?)
 }
 
 /// Attachments of one principal: what DeleteRole / DeleteUser / DeleteGroup refuse over.
@@ -62,8 +62,8 @@ pub fn count_for_principal(
     principal_type: &str,
     principal_id: &str,
 ) -> ApiResult<i64> {
-    Ok(tx.query_row(
-        "SELECT COUNT(*) FROM policy_attachments WHERE principal_type = ?1 AND principal_id = ?2",
+    Ok(tx.prepare_cached("SELECT COUNT(*) FROM policy_attachments WHERE principal_type = ?1 AND principal_id = ?2")?
+            .query_row(
         params![principal_type, principal_id],
         |r| r.get(0),
     )?)
@@ -124,9 +124,9 @@ pub fn insert_policy(
     p: &PolicyRow,
     first: &PolicyVersionRow,
 ) -> ApiResult<bool> {
-    let n = tx.execute(
-        "INSERT INTO policies (policy_type, policy_name, description, default_version, next_version, create_date, update_date)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+    let n = tx.prepare_cached("INSERT INTO policies (policy_type, policy_name, description, default_version, next_version, create_date, update_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING")?
+            .execute(
         params![
             p.policy_type,
             p.policy_name,
@@ -149,11 +149,10 @@ pub fn get_policy(
     policy_type: &str,
     policy_name: &str,
 ) -> ApiResult<Option<PolicyRow>> {
-    Ok(tx
-        .query_row(
-            &format!(
+    Ok(tx.prepare_cached(&format!(
                 "SELECT {POLICY_COLUMNS} FROM policies p WHERE p.policy_type = ?1 AND p.policy_name = ?2"
-            ),
+            ))?
+            .query_row(
             params![policy_type, policy_name],
             policy_from_row,
         )
@@ -190,9 +189,9 @@ pub fn list_policies(
 
 /// Saves a policy's description, default version, version counter and update date.
 pub fn update_policy(tx: &Transaction<'_>, p: &PolicyRow) -> ApiResult<()> {
-    tx.execute(
-        "UPDATE policies SET description = ?3, default_version = ?4, next_version = ?5, update_date = ?6
-          WHERE policy_type = ?1 AND policy_name = ?2",
+    tx.prepare_cached("UPDATE policies SET description = ?3, default_version = ?4, next_version = ?5, update_date = ?6
+          WHERE policy_type = ?1 AND policy_name = ?2")?
+            .execute(
         params![
             p.policy_type,
             p.policy_name,
@@ -207,14 +206,10 @@ pub fn update_policy(tx: &Transaction<'_>, p: &PolicyRow) -> ApiResult<()> {
 
 /// Deletes a policy and all its versions.
 pub fn delete_policy(tx: &Transaction<'_>, policy_type: &str, policy_name: &str) -> ApiResult<()> {
-    tx.execute(
-        "DELETE FROM policy_versions WHERE policy_type = ?1 AND policy_name = ?2",
-        params![policy_type, policy_name],
-    )?;
-    tx.execute(
-        "DELETE FROM policies WHERE policy_type = ?1 AND policy_name = ?2",
-        params![policy_type, policy_name],
-    )?;
+    tx.prepare_cached("DELETE FROM policy_versions WHERE policy_type = ?1 AND policy_name = ?2")?
+        .execute(params![policy_type, policy_name])?;
+    tx.prepare_cached("DELETE FROM policies WHERE policy_type = ?1 AND policy_name = ?2")?
+        .execute(params![policy_type, policy_name])?;
     Ok(())
 }
 
@@ -224,17 +219,17 @@ pub fn insert_version(
     policy_name: &str,
     v: &PolicyVersionRow,
 ) -> ApiResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO policy_versions (policy_type, policy_name, version_id, document, create_date)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            policy_type,
-            policy_name,
-            v.version_id,
-            v.document,
-            v.create_date
-        ],
-    )?;
+    )?
+    .execute(params![
+        policy_type,
+        policy_name,
+        v.version_id,
+        v.document,
+        v.create_date
+    ])?;
     Ok(())
 }
 
@@ -245,9 +240,11 @@ pub fn get_version(
     version_id: &str,
 ) -> ApiResult<Option<PolicyVersionRow>> {
     Ok(tx
-        .query_row(
+        .prepare_cached(
             "SELECT version_id, document, create_date FROM policy_versions
               WHERE policy_type = ?1 AND policy_name = ?2 AND version_id = ?3",
+        )?
+        .query_row(
             params![policy_type, policy_name, version_id],
             version_from_row,
         )
@@ -277,8 +274,8 @@ pub fn delete_version(
     policy_name: &str,
     version_id: &str,
 ) -> ApiResult<()> {
-    tx.execute(
-        "DELETE FROM policy_versions WHERE policy_type = ?1 AND policy_name = ?2 AND version_id = ?3",
+    tx.prepare_cached("DELETE FROM policy_versions WHERE policy_type = ?1 AND policy_name = ?2 AND version_id = ?3")?
+            .execute(
         params![policy_type, policy_name, version_id],
     )?;
     Ok(())
@@ -295,9 +292,9 @@ pub fn attach(
     policy_name: &str,
     attach_date: &str,
 ) -> ApiResult<bool> {
-    let n = tx.execute(
-        "INSERT INTO policy_attachments (principal_type, principal_id, policy_type, policy_name, attach_date)
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    let n = tx.prepare_cached("INSERT INTO policy_attachments (principal_type, principal_id, policy_type, policy_name, attach_date)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING")?
+            .execute(
         params![principal_type, principal_id, policy_type, policy_name, attach_date],
     )?;
     Ok(n == 1)
@@ -311,9 +308,9 @@ pub fn detach(
     policy_type: &str,
     policy_name: &str,
 ) -> ApiResult<bool> {
-    let n = tx.execute(
-        "DELETE FROM policy_attachments
-          WHERE principal_type = ?1 AND principal_id = ?2 AND policy_type = ?3 AND policy_name = ?4",
+    let n = tx.prepare_cached("DELETE FROM policy_attachments
+          WHERE principal_type = ?1 AND principal_id = ?2 AND policy_type = ?3 AND policy_name = ?4")?
+            .execute(
         params![principal_type, principal_id, policy_type, policy_name],
     )?;
     Ok(n > 0)
@@ -366,10 +363,12 @@ pub fn attachment_count_by(
     policy_name: &str,
     principal_type: &str,
 ) -> ApiResult<i64> {
-    Ok(tx.query_row(
-        "SELECT COUNT(*) FROM policy_attachments
+    Ok(tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM policy_attachments
           WHERE policy_type = ?1 AND policy_name = ?2 AND principal_type = ?3",
-        params![policy_type, policy_name, principal_type],
-        |r| r.get(0),
-    )?)
+        )?
+        .query_row(params![policy_type, policy_name, principal_type], |r| {
+            r.get(0)
+        })?)
 }

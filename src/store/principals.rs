@@ -34,21 +34,19 @@ pub fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
 
 pub fn get_user_by_id(tx: &Transaction<'_>, user_id: &str) -> ApiResult<Option<UserRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = ?1"),
-            [user_id],
-            user_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE user_id = ?1"
+        ))?
+        .query_row([user_id], user_from_row)
         .optional()?)
 }
 
 pub fn get_user(tx: &Transaction<'_>, user_name: &str) -> ApiResult<Option<UserRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE user_name = ?1"),
-            [user_name],
-            user_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE user_name = ?1"
+        ))?
+        .query_row([user_name], user_from_row)
         .optional()?)
 }
 
@@ -60,10 +58,10 @@ fn limit_param(limit: usize) -> i64 {
 
 /// Inserts a user; `Ok(false)` when the name is taken (case-insensitively).
 pub fn insert_user(tx: &Transaction<'_>, u: &UserRow) -> ApiResult<bool> {
-    let n = tx.execute(
-        &format!(
+    let n = tx.prepare_cached(&format!(
             "INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"
-        ),
+        ))?
+            .execute(
         params![
             u.user_id,
             u.user_name,
@@ -98,10 +96,10 @@ pub fn list_users(
 
 /// Saves every field of a user, its name included; `Ok(false)` when the new name is taken.
 pub fn update_user(tx: &Transaction<'_>, u: &UserRow) -> ApiResult<bool> {
-    let n = tx.execute(
-        "UPDATE OR IGNORE users SET user_name = ?2, display_name = ?3, mobile_phone = ?4, email = ?5,
+    let n = tx.prepare_cached("UPDATE OR IGNORE users SET user_name = ?2, display_name = ?3, mobile_phone = ?4, email = ?5,
                 comments = ?6, update_date = ?7
-          WHERE user_id = ?1",
+          WHERE user_id = ?1")?
+            .execute(
         params![
             u.user_id,
             u.user_name,
@@ -116,7 +114,8 @@ pub fn update_user(tx: &Transaction<'_>, u: &UserRow) -> ApiResult<bool> {
 }
 
 pub fn delete_user(tx: &Transaction<'_>, user_id: &str) -> ApiResult<()> {
-    tx.execute("DELETE FROM users WHERE user_id = ?1", [user_id])?;
+    tx.prepare_cached("DELETE FROM users WHERE user_id = ?1")?
+        .execute([user_id])?;
     Ok(())
 }
 
@@ -145,10 +144,10 @@ fn group_from_row(r: &Row<'_>) -> rusqlite::Result<GroupRow> {
 
 /// Inserts a group; `Ok(false)` when the name is taken (case-insensitively).
 pub fn insert_group(tx: &Transaction<'_>, g: &GroupRow) -> ApiResult<bool> {
-    let n = tx.execute(
-        &format!(
+    let n = tx.prepare_cached(&format!(
             "INSERT INTO groups ({GROUP_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"
-        ),
+        ))?
+            .execute(
         params![
             g.group_id,
             g.group_name,
@@ -162,21 +161,19 @@ pub fn insert_group(tx: &Transaction<'_>, g: &GroupRow) -> ApiResult<bool> {
 
 pub fn get_group(tx: &Transaction<'_>, group_name: &str) -> ApiResult<Option<GroupRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {GROUP_COLUMNS} FROM groups WHERE group_name = ?1"),
-            [group_name],
-            group_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE group_name = ?1"
+        ))?
+        .query_row([group_name], group_from_row)
         .optional()?)
 }
 
 pub fn get_group_by_id(tx: &Transaction<'_>, group_id: &str) -> ApiResult<Option<GroupRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {GROUP_COLUMNS} FROM groups WHERE group_id = ?1"),
-            [group_id],
-            group_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE group_id = ?1"
+        ))?
+        .query_row([group_id], group_from_row)
         .optional()?)
 }
 
@@ -200,15 +197,16 @@ pub fn list_groups(
 
 /// Saves a group's name, comments and update date; `Ok(false)` when the new name is taken.
 pub fn update_group(tx: &Transaction<'_>, g: &GroupRow) -> ApiResult<bool> {
-    let n = tx.execute(
-        "UPDATE OR IGNORE groups SET group_name = ?2, comments = ?3, update_date = ?4 WHERE group_id = ?1",
+    let n = tx.prepare_cached("UPDATE OR IGNORE groups SET group_name = ?2, comments = ?3, update_date = ?4 WHERE group_id = ?1")?
+            .execute(
         params![g.group_id, g.group_name, g.comments, g.update_date],
     )?;
     Ok(n == 1)
 }
 
 pub fn delete_group(tx: &Transaction<'_>, group_id: &str) -> ApiResult<()> {
-    tx.execute("DELETE FROM groups WHERE group_id = ?1", [group_id])?;
+    tx.prepare_cached("DELETE FROM groups WHERE group_id = ?1")?
+        .execute([group_id])?;
     Ok(())
 }
 
@@ -221,8 +219,8 @@ pub fn add_member(
     user_id: &str,
     join_date: &str,
 ) -> ApiResult<bool> {
-    let n = tx.execute(
-        "INSERT INTO group_members (group_id, user_id, join_date) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    let n = tx.prepare_cached("INSERT INTO group_members (group_id, user_id, join_date) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
+            .execute(
         params![group_id, user_id, join_date],
     )?;
     Ok(n == 1)
@@ -230,10 +228,9 @@ pub fn add_member(
 
 /// Removes a user from a group; `Ok(false)` when it was not a member.
 pub fn remove_member(tx: &Transaction<'_>, group_id: &str, user_id: &str) -> ApiResult<bool> {
-    let n = tx.execute(
-        "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
-        params![group_id, user_id],
-    )?;
+    let n = tx
+        .prepare_cached("DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2")?
+        .execute(params![group_id, user_id])?;
     Ok(n > 0)
 }
 
@@ -278,18 +275,14 @@ pub fn users_for_group(
 
 /// Members of a group: what DeleteGroup refuses over.
 pub fn count_members(tx: &Transaction<'_>, group_id: &str) -> ApiResult<i64> {
-    Ok(tx.query_row(
-        "SELECT COUNT(*) FROM group_members WHERE group_id = ?1",
-        [group_id],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached("SELECT COUNT(*) FROM group_members WHERE group_id = ?1")?
+        .query_row([group_id], |r| r.get(0))?)
 }
 
 /// Groups a user belongs to: what DeleteUser refuses over.
 pub fn count_groups_for_user(tx: &Transaction<'_>, user_id: &str) -> ApiResult<i64> {
-    Ok(tx.query_row(
-        "SELECT COUNT(*) FROM group_members WHERE user_id = ?1",
-        [user_id],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached("SELECT COUNT(*) FROM group_members WHERE user_id = ?1")?
+        .query_row([user_id], |r| r.get(0))?)
 }

@@ -31,9 +31,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<RoleRow> {
 
 /// Inserts a role; `Ok(false)` when the name is taken (case-insensitively).
 pub fn insert(tx: &Transaction<'_>, role: &RoleRow) -> ApiResult<bool> {
-    let n = tx.execute(
-        "INSERT INTO roles (role_id, role_name, description, assume_role_policy_document, max_session_duration, create_date, update_date)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+    let n = tx.prepare_cached("INSERT INTO roles (role_id, role_name, description, assume_role_policy_document, max_session_duration, create_date, update_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING")?
+            .execute(
         params![
             role.role_id,
             role.role_name,
@@ -49,21 +49,15 @@ pub fn insert(tx: &Transaction<'_>, role: &RoleRow) -> ApiResult<bool> {
 
 pub fn get(tx: &Transaction<'_>, name: &str) -> ApiResult<Option<RoleRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM roles WHERE role_name = ?1"),
-            [name],
-            from_row,
-        )
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM roles WHERE role_name = ?1"))?
+        .query_row([name], from_row)
         .optional()?)
 }
 
 pub fn get_by_id(tx: &Transaction<'_>, role_id: &str) -> ApiResult<Option<RoleRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM roles WHERE role_id = ?1"),
-            [role_id],
-            from_row,
-        )
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM roles WHERE role_id = ?1"))?
+        .query_row([role_id], from_row)
         .optional()?)
 }
 
@@ -85,8 +79,8 @@ pub fn list(tx: &Transaction<'_>, marker: Option<&str>, limit: usize) -> ApiResu
 }
 
 pub fn update(tx: &Transaction<'_>, role: &RoleRow) -> ApiResult<()> {
-    tx.execute(
-        "UPDATE roles SET description = ?2, assume_role_policy_document = ?3, max_session_duration = ?4, update_date = ?5 WHERE role_id = ?1",
+    tx.prepare_cached("UPDATE roles SET description = ?2, assume_role_policy_document = ?3, max_session_duration = ?4, update_date = ?5 WHERE role_id = ?1")?
+            .execute(
         params![
             role.role_id,
             role.description,
@@ -99,10 +93,13 @@ pub fn update(tx: &Transaction<'_>, role: &RoleRow) -> ApiResult<()> {
 }
 
 pub fn delete(tx: &Transaction<'_>, role_id: &str) -> ApiResult<()> {
-    tx.execute("DELETE FROM roles WHERE role_id = ?1", [role_id])?;
+    tx.prepare_cached("DELETE FROM roles WHERE role_id = ?1")?
+        .execute([role_id])?;
     Ok(())
 }
 
 pub fn count(tx: &Transaction<'_>) -> ApiResult<i64> {
-    Ok(tx.query_row("SELECT COUNT(*) FROM roles", [], |r| r.get(0))?)
+    Ok(tx
+        .prepare_cached("SELECT COUNT(*) FROM roles")?
+        .query_row([], |r| r.get(0))?)
 }

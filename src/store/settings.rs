@@ -6,15 +6,14 @@ use crate::protocol::ApiResult;
 
 pub fn get(tx: &Transaction<'_>, key: &str) -> ApiResult<Option<String>> {
     Ok(tx
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?)
 }
 
 pub fn set(tx: &Transaction<'_>, key: &str, value: &str) -> ApiResult<()> {
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    tx.prepare_cached("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+            .execute(
         params![key, value],
     )?;
     Ok(())

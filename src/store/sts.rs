@@ -41,27 +41,25 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
 
 pub fn get(tx: &Transaction<'_>, access_key_id: &str) -> ApiResult<Option<SessionRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM sts_sessions WHERE access_key_id = ?1"),
-            [access_key_id],
-            from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM sts_sessions WHERE access_key_id = ?1"
+        ))?
+        .query_row([access_key_id], from_row)
         .optional()?)
 }
 
 pub fn get_by_token(tx: &Transaction<'_>, token: &str) -> ApiResult<Option<SessionRow>> {
     Ok(tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM sts_sessions WHERE security_token = ?1"),
-            [token],
-            from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM sts_sessions WHERE security_token = ?1"
+        ))?
+        .query_row([token], from_row)
         .optional()?)
 }
 
 pub fn insert(tx: &Transaction<'_>, s: &SessionRow) -> ApiResult<()> {
-    tx.execute(
-        &format!("INSERT INTO sts_sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+    tx.prepare_cached(&format!("INSERT INTO sts_sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))?
+            .execute(
         params![
             s.access_key_id,
             s.access_key_secret,
@@ -82,10 +80,9 @@ pub fn insert(tx: &Transaction<'_>, s: &SessionRow) -> ApiResult<()> {
 /// Sessions that expired more than a day ago can no longer be told apart from unknown ones
 /// usefully; dropping them keeps the table bounded.
 pub fn prune(tx: &Transaction<'_>, now: i64) -> ApiResult<usize> {
-    Ok(tx.execute(
-        "DELETE FROM sts_sessions WHERE expiration < ?1",
-        [now - 86_400],
-    )?)
+    Ok(tx
+        .prepare_cached("DELETE FROM sts_sessions WHERE expiration < ?1")?
+        .execute([now - 86_400])?)
 }
 
 /// Sessions still valid at `now`, soonest expiry first: for the dashboard.
