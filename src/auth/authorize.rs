@@ -1,6 +1,9 @@
 //! Enforcement: the caller's policies evaluated for each permission an action declares
-//! (reference/policy.md "Evaluation"). No cache: every request reads the policies in its own
-//! transaction, so a grant or a revoke counts from the very next call.
+//! (reference/policy.md "Evaluation"). Every request reads the caller's policies in its own
+//! transaction, so a grant or a revoke counts from the very next call; only the parsing of a
+//! document's text is remembered (auth::parsed), which cannot go stale.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
@@ -18,8 +21,8 @@ use crate::store;
 /// The policies a caller holds, parsed.
 struct Held {
     /// (name, type, document)
-    identity: Vec<(String, String, PolicyDocument)>,
-    session: Option<PolicyDocument>,
+    identity: Vec<(String, String, Arc<PolicyDocument>)>,
+    session: Option<Arc<PolicyDocument>>,
 }
 
 fn held(tx: &Transaction<'_>, caller: &Caller) -> ApiResult<Held> {
@@ -34,14 +37,16 @@ fn held(tx: &Transaction<'_>, caller: &Caller) -> ApiResult<Held> {
     let mut identity = Vec::with_capacity(rows.len());
     for (name, kind, text) in rows {
         // INVARIANT: documents were validated on write; one that no longer parses grants nothing.
-        if let Ok(doc) = policy::parse(&text, DocumentKind::Permission) {
+        if let Ok(doc) = super::parsed::parse(&text, DocumentKind::Permission) {
             identity.push((name, kind, doc));
         }
     }
     let session = match session_text {
-        Some(t) => Some(policy::parse(&t, DocumentKind::Session).map_err(|e| {
-            ApiError::internal_from(&format!("stored session policy unreadable: {}", e.message))
-        })?),
+        Some(t) => Some(
+            super::parsed::parse(&t, DocumentKind::Session).map_err(|e| {
+                ApiError::internal_from(&format!("stored session policy unreadable: {}", e.message))
+            })?,
+        ),
         None => None,
     };
     Ok(Held { identity, session })

@@ -3,5 +3,6 @@
 pub mod authorize;
 pub mod identity;
 pub mod nonce;
+pub mod parsed;
 pub mod policy;
 pub mod verify;

@@ -162,7 +162,7 @@ fn check_trust(ctx: &Ctx<'_>, role: &RoleRow) -> ApiResult<()> {
         e.message = format!("{} {why}", e.message);
         e
     };
-    let trust = policy::parse(&role.assume_role_policy_document, DocumentKind::Trust)
+    let trust = crate::auth::parsed::parse(&role.assume_role_policy_document, DocumentKind::Trust)
         .map_err(|_| deny("The role's trust policy cannot be read."))?;
     let mut keys = condition_keys(ctx);
     if let Some(x) = ctx.params.get("ExternalId") {
