@@ -89,7 +89,8 @@ pub fn sts_access_key_secret() -> String {
 #[must_use]
 pub fn security_token() -> String {
     use base64::Engine;
-    let bytes: Vec<u8> = (0..300).map(|_| rand::thread_rng().gen::<u8>()).collect();
+    let mut bytes = [0u8; 300];
+    rand::thread_rng().fill(&mut bytes[..]);
     format!(
         "CAIS{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
