@@ -1,8 +1,8 @@
-//! OSS (reference/oss.md): its own REST router, signer (V1, signing.md §3) and XML, over the
-//! same store, identity and policy engine as the RPC products.
+//! OSS (reference/oss.md): its own REST router, signers (V1, signing.md §3, and V4) and XML,
+//! over the same store, identity and policy engine as the RPC products.
 //!
 //! The path of a request: address (bucket and key from the Host or the path) -> authenticate
-//! (V1 header or presigned URL; anonymous requests are refused) -> classify (the action from
+//! (V1 or V4 header or presigned URL; anonymous requests are refused) -> classify (the action from
 //! method, target and sub-resources) -> authorize (`oss:<Action>` on the bucket or object ARN)
 //! -> handle, all in one SQLite transaction -> answer (XML, or bare headers; errors in the OSS
 //! `<Error>` envelope, for HEAD in `x-oss-err`).
@@ -15,6 +15,7 @@ pub mod error;
 mod list;
 mod objects;
 pub mod sign;
+pub mod sign_v4;
 pub mod xml;
 
 use std::net::SocketAddr;
