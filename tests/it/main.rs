@@ -9,6 +9,7 @@ mod ecs_instances;
 mod foundation;
 mod metadata;
 mod oss;
+mod oss_v4;
 mod ram_groups;
 mod ram_policies;
 mod ram_shapes;
