@@ -598,3 +598,34 @@ def make_role(admin: Rpc, prefix: str, trust: str, system: tuple = (), custom: t
     for name in custom:
         admin.ram("AttachPolicyToRole", PolicyType="Custom", PolicyName=name, RoleName=role["RoleName"])
     return role
+
+
+# Seed 003, step 1, verbatim (whitespace included): the ECS trust policy and the OSS
+# read-only policy every seed replay uses.
+SEED_TRUST_POLICY = """{
+    "Statement": [
+        {
+            "Action": "sts:AssumeRole", 
+            "Effect": "Allow", 
+            "Principal": {
+                "Service": [
+                    "ecs.aliyuncs.com"
+                ]
+            }
+        }
+    ], 
+    "Version": "1"
+}"""
+SEED_OSS_POLICY = """{
+    "Statement": [
+        {
+            "Action": [
+                "oss:Get*", 
+                "oss:List*"
+            ], 
+            "Effect": "Allow", 
+            "Resource": "*"
+        }
+    ], 
+    "Version": "1"
+}"""

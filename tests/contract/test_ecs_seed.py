@@ -28,6 +28,8 @@ from typing import Any, Optional
 import pytest
 
 from acsemu_harness import (
+    SEED_OSS_POLICY,
+    SEED_TRUST_POLICY,
     REGION,
     SDK_NAMES,
     AcsemuServer,
@@ -44,33 +46,6 @@ BOTH = pytest.mark.parametrize("sdk", SDK_NAMES)
 
 ECS_VERSION = "2014-05-26"
 # Seed 003, step 1, verbatim.
-SEED_TRUST_POLICY = """{
-    "Statement": [
-        {
-            "Action": "sts:AssumeRole", 
-            "Effect": "Allow", 
-            "Principal": {
-                "Service": [
-                    "ecs.aliyuncs.com"
-                ]
-            }
-        }
-    ], 
-    "Version": "1"
-}"""
-SEED_OSS_POLICY = """{
-    "Statement": [
-        {
-            "Action": [
-                "oss:Get*", 
-                "oss:List*"
-            ], 
-            "Effect": "Allow", 
-            "Resource": "*"
-        }
-    ], 
-    "Version": "1"
-}"""
 # Seed 003, step 2: the instance's parameters.
 SEED_IMAGE = "centos_7_03_64_40G_alibase_20170503.vhd"
 SEED_TYPE = "ecs.g6.large"

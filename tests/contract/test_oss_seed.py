@@ -27,6 +27,8 @@ import oss2
 import pytest
 
 from acsemu_harness import (
+    SEED_OSS_POLICY,
+    SEED_TRUST_POLICY,
     AcsemuServer,
     Rpc,
     account_trust_policy,
@@ -36,33 +38,6 @@ from acsemu_harness import (
 )
 
 # Seed 003 step 1, verbatim.
-SEED_TRUST_POLICY = """{
-    "Statement": [
-        {
-            "Action": "sts:AssumeRole", 
-            "Effect": "Allow", 
-            "Principal": {
-                "Service": [
-                    "ecs.aliyuncs.com"
-                ]
-            }
-        }
-    ], 
-    "Version": "1"
-}"""
-SEED_OSS_POLICY = """{
-    "Statement": [
-        {
-            "Action": [
-                "oss:Get*", 
-                "oss:List*"
-            ], 
-            "Effect": "Allow", 
-            "Resource": "*"
-        }
-    ], 
-    "Version": "1"
-}"""
 ECS_VERSION = "2014-05-26"
 KEYS = [f"file-{i:02d}.txt" for i in range(15)] + ["ramroletest.txt", "test.shh", "dir/nested key.txt"]
 

@@ -21,6 +21,8 @@ import time
 import pytest
 
 from acsemu_harness import (
+    SEED_OSS_POLICY,
+    SEED_TRUST_POLICY,
     DATE_RE,
     REQUEST_ID_RE,
     SDK_NAMES,
@@ -36,33 +38,6 @@ BOTH = pytest.mark.parametrize("sdk", SDK_NAMES)
 # Seed 003, step 1, verbatim (whitespace included).
 SEED_ROLE = "EcsRamRoleTest"
 SEED_POLICY = "EcsRamRolePolicyTest"
-SEED_TRUST_POLICY = """{
-    "Statement": [
-        {
-            "Action": "sts:AssumeRole", 
-            "Effect": "Allow", 
-            "Principal": {
-                "Service": [
-                    "ecs.aliyuncs.com"
-                ]
-            }
-        }
-    ], 
-    "Version": "1"
-}"""
-SEED_OSS_POLICY = """{
-    "Statement": [
-        {
-            "Action": [
-                "oss:Get*", 
-                "oss:List*"
-            ], 
-            "Effect": "Allow", 
-            "Resource": "*"
-        }
-    ], 
-    "Version": "1"
-}"""
 # Seed 000: the PassRole policy for a general user, <rolename> replaced.
 SEED_PASSROLE_POLICY = """{
    "Statement": [
