@@ -93,6 +93,9 @@ fn init_logs(args: &ServeArgs) -> tracing_appender::non_blocking::WorkerGuard {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        // The default preallocates 128k slots (about 4 MiB resident); 4096 lines is plenty of
+        // slack for a writer that only waits on stderr.
+        .buffered_lines_limit(4096)
         .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
