@@ -175,7 +175,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Empties every table but the schema bookkeeping, then re-seeds the system policies.
+    /// Empties every table but the schema bookkeeping; the system policies, seeded by a migration,
+    /// are kept.
     pub fn reset(&self) -> ApiResult<()> {
         self.transaction(true, |tx| {
             tx.execute_batch(
