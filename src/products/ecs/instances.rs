@@ -606,13 +606,7 @@ pub const START_INSTANCE: ActionSpec = ActionSpec {
 
 /// `Stopped` → `Running` (through `Starting`, which passes at once).
 fn start_instance(ctx: &Ctx<'_>) -> ApiResult<Map<String, Value>> {
-    let i = instance_param(ctx)?;
-    if i.status != "Stopped" {
-        return Err(incorrect_status());
-    }
-    dry_run(ctx)?;
-    store::instances::set_status(ctx.tx, &i.instance_id, "Running", Some(ctx.now.timestamp()))?;
-    Ok(Map::new())
+    transition(ctx, "Stopped", "Running")
 }
 
 pub const STOP_INSTANCE: ActionSpec = ActionSpec {
@@ -624,13 +618,7 @@ pub const STOP_INSTANCE: ActionSpec = ActionSpec {
 
 /// `Running` → `Stopped` (through `Stopping`, which passes at once).
 fn stop_instance(ctx: &Ctx<'_>) -> ApiResult<Map<String, Value>> {
-    let i = instance_param(ctx)?;
-    if i.status != "Running" {
-        return Err(incorrect_status());
-    }
-    dry_run(ctx)?;
-    store::instances::set_status(ctx.tx, &i.instance_id, "Stopped", None)?;
-    Ok(Map::new())
+    transition(ctx, "Running", "Stopped")
 }
 
 pub const REBOOT_INSTANCE: ActionSpec = ActionSpec {
@@ -642,12 +630,19 @@ pub const REBOOT_INSTANCE: ActionSpec = ActionSpec {
 
 /// `Running` → `Running`, with a new StartTime.
 fn reboot_instance(ctx: &Ctx<'_>) -> ApiResult<Map<String, Value>> {
+    transition(ctx, "Running", "Running")
+}
+
+/// One lifecycle step: the instance must be in `from` (else `IncorrectInstanceStatus`), DryRun
+/// stops after the checks, and arriving at `Running` stamps a new StartTime.
+fn transition(ctx: &Ctx<'_>, from: &str, to: &str) -> ApiResult<Map<String, Value>> {
     let i = instance_param(ctx)?;
-    if i.status != "Running" {
+    if i.status != from {
         return Err(incorrect_status());
     }
     dry_run(ctx)?;
-    store::instances::set_status(ctx.tx, &i.instance_id, "Running", Some(ctx.now.timestamp()))?;
+    let started = (to == "Running").then(|| ctx.now.timestamp());
+    store::instances::set_status(ctx.tx, &i.instance_id, to, started)?;
     Ok(Map::new())
 }
 
