@@ -1100,18 +1100,7 @@ fn read_only_role_session_lists_and_gets_but_cannot_write() {
     )
     .ok();
     let alice = user_with(&root, "alice", &[("System", "AliyunSTSAssumeRoleAccess")]);
-    let a = alice
-        .sts(
-            "AssumeRole",
-            &[
-                (
-                    "RoleArn",
-                    &format!("acs:ram::{}:role/OssReader", s.account_id),
-                ),
-                ("RoleSessionName", "reader"),
-            ],
-        )
-        .ok();
+    let a = crate::support::assume_role(&alice, &s.account_id, "OssReader", "reader");
     let c = &a["Credentials"];
     let session = Oss::new(
         &s.endpoint,

@@ -571,18 +571,7 @@ fn read_only_role_session_in_v4() {
     )
     .ok();
     let bob = user_with(&root, "bob", &[("System", "AliyunSTSAssumeRoleAccess")]);
-    let a = bob
-        .sts(
-            "AssumeRole",
-            &[
-                (
-                    "RoleArn",
-                    &format!("acs:ram::{}:role/V4Reader", s.account_id),
-                ),
-                ("RoleSessionName", "reader"),
-            ],
-        )
-        .ok();
+    let a = crate::support::assume_role(&bob, &s.account_id, "V4Reader", "reader");
     let c = &a["Credentials"];
     let session = V4::new(
         &s.endpoint,

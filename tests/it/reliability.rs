@@ -330,16 +330,8 @@ fn no_secret_reaches_the_log() {
     .ok();
     let user =
         crate::support::user_with(&root, "logger", &[("System", "AliyunSTSAssumeRoleAccess")]);
-    let role_arn = format!(
-        "acs:ram::{}:role/LogRole",
-        acsemu::config::DEFAULT_ACCOUNT_ID
-    );
-    let assumed = user
-        .sts(
-            "AssumeRole",
-            &[("RoleArn", &role_arn), ("RoleSessionName", "s1")],
-        )
-        .ok();
+    let assumed =
+        crate::support::assume_role(&user, acsemu::config::DEFAULT_ACCOUNT_ID, "LogRole", "s1");
     let session = crate::support::session_client(&p.endpoint, &assumed);
     session.sts("GetCallerIdentity", &[]).ok();
     session.clone().v3().sts("GetCallerIdentity", &[]).ok();

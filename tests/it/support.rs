@@ -371,3 +371,17 @@ pub fn advance_clock(endpoint: &str, seconds: i64) {
     )
     .ok();
 }
+
+/// AssumeRole of `account`'s role `role` by `caller`, asserting success: the answer, whose
+/// `Credentials` [`session_client`] signs with.
+pub fn assume_role(caller: &Client, account: &str, role: &str, session: &str) -> Value {
+    caller
+        .sts(
+            "AssumeRole",
+            &[
+                ("RoleArn", &format!("acs:ram::{account}:role/{role}")),
+                ("RoleSessionName", session),
+            ],
+        )
+        .ok()
+}
